@@ -8,6 +8,11 @@ import type { ConfState, Entry, HardState, SnapshotMeta } from "./types.js";
  * Indexes: the log holds (snapshot.index, lastIndex]; firstIndex() is snapshot.index + 1.
  */
 export interface RaftStorage {
+  /**
+   * The persisted hard state, and the configuration in force at the start of the
+   * stored log: the snapshot's, or the bootstrap configuration of a new cluster.
+   * The core replays Conf entries of the log on top of it.
+   */
   initialState(): { hardState: HardState; confState: ConfState };
   /** Entries in [lo, hi), at most maxBytes (but always at least one entry when lo < hi). */
   entries(lo: number, hi: number, maxBytes: number): Entry[];

@@ -152,6 +152,6 @@ export type DropReason =
   | "conf_change_pending"
   | "invalid_conf_change"
   | "not_committed_in_term"
-  | "too_large";
+  | "overloaded";
 
 export type ProposeResult = { ok: true } | { ok: false; reason: DropReason; leaderId: NodeId };

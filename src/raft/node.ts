@@ -49,6 +49,8 @@ export class RaftNode {
   private prevHard: HardState;
   private prevSoft: SoftState;
   private readyPending = false;
+  /** While set, Ready batches carry no committed entries: the application's apply backlog is full. */
+  private applyPaused = false;
 
   constructor(config: RaftConfig) {
     this.raft = new Raft(config);
@@ -108,6 +110,14 @@ export class RaftNode {
     this.raft.transferLeadership(to);
   }
 
+  /**
+   * Backpressure from the state machine: while paused, committed entries stay
+   * in the log instead of piling up in the application's apply queue.
+   */
+  pauseApply(paused: boolean): void {
+    this.applyPaused = paused;
+  }
+
   hasReady(): boolean {
     const r = this.raft;
     const hs = this.hardState();
@@ -118,7 +128,7 @@ export class RaftNode {
       r.snapshotChunks.length > 0 ||
       r.log.unstable.length > 0 ||
       r.log.unstableSnapshot !== undefined ||
-      r.log.hasNextCommittedEntries() ||
+      (!this.applyPaused && r.log.hasNextCommittedEntries()) ||
       !hardStateEqual(hs, this.prevHard) ||
       ss.leaderId !== this.prevSoft.leaderId ||
       ss.role !== this.prevSoft.role
@@ -133,7 +143,7 @@ export class RaftNode {
     const rd: Ready = {
       entries: [...r.log.unstable],
       snapshotChunks: r.snapshotChunks,
-      committedEntries: r.log.nextCommittedEntries(r.cfg.maxCommittedSizePerReady),
+      committedEntries: this.applyPaused ? [] : r.log.nextCommittedEntries(r.cfg.maxCommittedSizePerReady),
       messages: r.msgs,
       readStates: r.readStates,
       mustSync: false,

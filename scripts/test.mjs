@@ -43,4 +43,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`test: ${files.length} test files`);
-run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files]);
+run(process.execPath, [
+  "--import",
+  "tsx",
+  "--test",
+  "--test-concurrency=2",
+  "--test-reporter=spec",
+  ...files,
+]);

@@ -59,6 +59,8 @@ export class RaftLog {
 
   /** Term at index, or 0 when the index is outside the log (compacted or absent). */
   termOrZero(index: number): number {
+    // Checked up front: building an exception per probe dominated the replication hot path.
+    if (index > this.lastIndex() || index < this.firstIndex() - 1) return 0;
     try {
       return this.term(index);
     } catch (e) {
@@ -68,12 +70,8 @@ export class RaftLog {
   }
 
   matchTerm(index: number, term: number): boolean {
-    try {
-      return this.term(index) === term;
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return false;
-      throw e;
-    }
+    if (index > this.lastIndex() || index < this.firstIndex() - 1) return false;
+    return this.termOrZero(index) === term;
   }
 
   /** §5.4.1: is a log ending at (lastIndex, lastTerm) at least as up-to-date as ours? */
@@ -124,8 +122,10 @@ export class RaftLog {
 
   /** First index among entries whose term conflicts with ours (0 when all match or extend the log). */
   findConflict(entries: readonly Entry[]): number {
+    const last = this.lastIndex();
     for (const e of entries) {
-      if (!this.matchTerm(e.index, e.term)) return e.index;
+      // Past our last index every entry is new: that is the first "conflict".
+      if (e.index > last || !this.matchTerm(e.index, e.term)) return e.index;
     }
     return 0;
   }

@@ -123,6 +123,7 @@ export class RaftNode {
     const hs = this.hardState();
     const ss = this.softState();
     return (
+      r.appendPending ||
       r.msgs.length > 0 ||
       r.readStates.length > 0 ||
       r.snapshotChunks.length > 0 ||
@@ -138,6 +139,7 @@ export class RaftNode {
   ready(): Ready {
     this.guard();
     const r = this.raft;
+    r.flushPendingAppends();
     const hs = this.hardState();
     const ss = this.softState();
     const rd: Ready = {

@@ -87,6 +87,9 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
+    // A follower that rejects at or below what it acknowledged has lost its log (a wiped disk);
+    // believing the old match would probe the same index forever.
+    if (rejected <= this.match && matchHint < this.match) this.match = matchHint;
     this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1, 1);
     this.probeSent = false;
     return true;

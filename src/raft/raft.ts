@@ -87,6 +87,8 @@ export class Raft {
   /** Follower: the snapshot being received chunk by chunk. */
   private incomingSnapshot: { meta: SnapshotMeta; offset: number } | undefined;
 
+  /** Proposals appended since the last broadcast (see flushPendingAppends). */
+  appendPending = false;
   msgs: Message[] = [];
   readStates: ReadState[] = [];
   snapshotChunks: SnapshotChunk[] = [];
@@ -118,8 +120,25 @@ export class Raft {
   // ---------------------------------------------------------------- helpers
 
   private send(m: Partial<Message> & Pick<Message, "type" | "to">): void {
-    const term = m.term ?? (TERMLESS.has(m.type) ? 0 : this.term);
-    this.msgs.push(makeMessage({ ...m, from: this.id, term }));
+    // Every field written out once, so all messages share one shape (this is the hottest allocation).
+    const msg: Message = {
+      type: m.type,
+      from: this.id,
+      to: m.to,
+      term: m.term ?? (TERMLESS.has(m.type) ? 0 : this.term),
+      index: m.index ?? 0,
+      logTerm: m.logTerm ?? 0,
+      commit: m.commit ?? 0,
+      entries: m.entries ?? [],
+      reject: m.reject ?? false,
+      rejectHint: m.rejectHint ?? 0,
+      context: m.context ?? "",
+      force: m.force ?? false,
+      snapshotOffset: m.snapshotOffset ?? 0,
+    };
+    if (m.snapshot) msg.snapshot = m.snapshot;
+    if (m.snapshotData) msg.snapshotData = m.snapshotData;
+    this.msgs.push(msg);
   }
 
   isPromotable(): boolean {
@@ -170,6 +189,8 @@ export class Raft {
   private onAppended(entries: readonly Entry[]): void {
     const first = entries[0];
     if (!first) return;
+    // Common case: plain entries after the last configuration entry change nothing.
+    if (first.index > this.lastConfIndex() && !entries.some((e) => e.type === EntryType.Conf)) return;
     while (
       this.confHistory.length > 0 &&
       this.confHistory[this.confHistory.length - 1]!.index >= first.index
@@ -609,6 +630,12 @@ export class Raft {
   }
 
   private handleHeartbeatResponse(m: Message, pr: Progress): void {
+    if (m.index < pr.match && pr.state !== "snapshot") {
+      // The follower's log is shorter than what it acknowledged: it lost its disk (or this reply is
+      // old). Lowering match is always safe (commit only ever counts it); probe from its log's end.
+      pr.match = m.index;
+      pr.becomeProbe();
+    }
     pr.probeSent = false;
     if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirst();
     if (pr.state === "snapshot") {
@@ -731,9 +758,16 @@ export class Raft {
   }
 
   private handleHeartbeat(m: Message): void {
-    this.log.commitTo(m.commit);
+    // The leader never sends a commit past our acknowledged match, unless this node lost its
+    // disk and restarted empty; then commit only what we hold and report our last index.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
     this.onCommitted();
-    this.send({ type: MessageType.HeartbeatResp, to: m.from, context: m.context });
+    this.send({
+      type: MessageType.HeartbeatResp,
+      to: m.from,
+      context: m.context,
+      index: this.log.lastIndex(),
+    });
   }
 
   private handleSnapshotChunk(m: Message): void {
@@ -804,11 +838,19 @@ export class Raft {
     const entry: Entry = { index: 0, term: 0, type: EntryType.Normal, data };
     if (this.role === "leader") {
       this.appendEntries([entry]);
-      this.bcastAppend();
+      // Batching: proposals made before the next Ready share one AppendEntries per follower.
+      this.appendPending = true;
     } else {
       this.send({ type: MessageType.Prop, to: this.lead, entries: [entry] });
     }
     return { ok: true };
+  }
+
+  /** Sends the AppendEntries owed for proposals batched since the last Ready. */
+  flushPendingAppends(): void {
+    if (!this.appendPending) return;
+    this.appendPending = false;
+    if (this.role === "leader") this.bcastAppend();
   }
 
   proposeConfChange(change: ConfChange, context: Uint8Array): { ok: true } | Failure {

@@ -119,6 +119,8 @@ export class SimCluster {
   private opSeq = 0;
 
   private trace: string[] = [];
+  /** Nodes whose clock is stopped (a long GC or VM pause): they still handle messages but do not tick. */
+  readonly stoppedClocks = new Set<NodeId>();
   elections = 0;
   committedEntries = 0;
 
@@ -366,7 +368,7 @@ export class SimCluster {
     this.now++;
     for (const m of this.net.due(this.now)) this.deliver(m);
     for (const n of this.nodes.values()) {
-      if (!n.raft) continue;
+      if (!n.raft || this.stoppedClocks.has(n.id)) continue;
       n.raft.tick();
       this.processReady(n);
     }

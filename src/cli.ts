@@ -5,8 +5,9 @@
  */
 import { CliError, type Command } from "./cli/command.js";
 import { dbCommand } from "./cli/db-command.js";
+import { devCommand } from "./cli/dev-command.js";
 
-const commands: Command[] = [dbCommand];
+const commands: Command[] = [devCommand, dbCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`);

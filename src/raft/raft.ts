@@ -882,11 +882,14 @@ export class Raft {
   private acceptForwardedProposal(entries: readonly Entry[]): void {
     if (this.dropReason()) return;
     const accepted: Entry[] = [];
+    let confAccepted = false;
     for (const e of entries) {
       if (e.type === EntryType.Conf) {
-        if (!e.change) continue;
+        // §4.1: one change at a time within a batch too (validation sees the log, not `accepted`).
+        if (!e.change || confAccepted) continue;
         const conf = this.validateConfChange(e.change);
         if (!conf.ok) continue;
+        confAccepted = true;
         accepted.push({
           index: 0,
           term: 0,

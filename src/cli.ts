@@ -3,11 +3,12 @@
  * The `taskraft` command. Each subcommand lives in src/cli/; this file only dispatches,
  * so `taskraft --help` stays fast and a broken subcommand cannot break the others.
  */
+import { checkConsistencyCommand } from "./cli/check-consistency-command.js";
 import { CliError, type Command } from "./cli/command.js";
 import { dbCommand } from "./cli/db-command.js";
 import { devCommand } from "./cli/dev-command.js";
 
-const commands: Command[] = [devCommand, dbCommand];
+const commands: Command[] = [devCommand, dbCommand, checkConsistencyCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`);

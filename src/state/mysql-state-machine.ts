@@ -1,0 +1,167 @@
+import type { Pool, PoolConnection } from "mysql2/promise";
+import type { SnapshotMeta } from "../raft/index.js";
+import type { ApplyEntry, MemberInfo, StateMachine } from "../replica/state-machine.js";
+import { type AppliedState, applyEntry, readAppliedForUpdate, writeApplied } from "./apply.js";
+import { type ApplyStats, emptyStats, recordBatch } from "./apply-stats.js";
+import type { Actor } from "./handlers/context.js";
+import { migrate } from "./migrate.js";
+import type { ApplyResult } from "./results.js";
+import { readMembers, restoreSnapshot, startSnapshot } from "./snapshot.js";
+import { isSqlError, openPool, selectOne } from "./sql.js";
+
+export interface StateLogger {
+  error(obj: object, msg: string): void;
+}
+
+export interface MysqlStateMachineOptions {
+  /** mysql://user:pass@host:port/dbname — the database is created if absent. */
+  url: string;
+  /** Connections in the pool: one applies, the others serve reads and snapshots. */
+  connectionLimit?: number;
+  /** Entries per transaction at most; longer batches are applied as several transactions. */
+  maxBatch?: number;
+  logger?: StateLogger;
+}
+
+const DEFAULT_MAX_BATCH = 1024;
+
+/**
+ * The replicated application on MySQL/MariaDB. Each apply() batch is one transaction that also
+ * moves raft_applied, so after a crash the database is exactly at some applied index: entries at or
+ * below it are skipped when handed in again, and the rest are applied once.
+ */
+export class MysqlStateMachine implements StateMachine {
+  private poolRef: Pool | undefined;
+  private readonly counters: ApplyStats = emptyStats();
+  /**
+   * Results of the last attempted batch by log index. When a commit's outcome was unknown (the
+   * connection died during COMMIT) and the replica hands the batch in again, the entries are
+   * found applied: these answer their waiting clients instead of nothing.
+   */
+  private lastResults = new Map<number, ApplyResult | undefined>();
+  private readonly maxBatch: number;
+
+  constructor(private readonly options: MysqlStateMachineOptions) {
+    this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+  }
+
+  /** The pool, for queries (src/state/queries.ts) against this node's database. */
+  get pool(): Pool {
+    if (!this.poolRef) throw new Error("the state machine is not open");
+    return this.poolRef;
+  }
+
+  async open(): Promise<{ appliedIndex: number; members: MemberInfo[] }> {
+    if (!this.poolRef) {
+      this.poolRef = await openPool(this.options.url, { connectionLimit: this.options.connectionLimit ?? 8 });
+      await migrate(this.poolRef);
+    }
+    const row = await selectOne<{ applied_index: number }>(
+      this.pool,
+      "SELECT applied_index FROM raft_applied WHERE id = 1",
+    );
+    const appliedIndex = Number(row?.applied_index ?? 0);
+    this.counters.appliedIndex = appliedIndex;
+    return { appliedIndex, members: await readMembers(this.pool) };
+  }
+
+  async close(): Promise<void> {
+    const pool = this.poolRef;
+    this.poolRef = undefined;
+    if (pool) await pool.end();
+  }
+
+  async apply(entries: ApplyEntry[]): Promise<unknown[]> {
+    const results: unknown[] = [];
+    for (let i = 0; i < entries.length; i += this.maxBatch) {
+      results.push(...(await this.applyBatch(entries.slice(i, i + this.maxBatch))));
+    }
+    return results;
+  }
+
+  private async applyBatch(entries: ApplyEntry[]): Promise<(ApplyResult | undefined)[]> {
+    if (entries.length === 0) return [];
+    const t0 = performance.now();
+    const conn = await this.pool.getConnection();
+    let healthy = true;
+    try {
+      await conn.query("START TRANSACTION");
+      const state = await readAppliedForUpdate(conn);
+      const results = await this.applyInTransaction(conn, entries, state);
+      await conn.query("COMMIT");
+      this.counters.appliedIndex = state.index;
+      const applied = results.filter((r) => r !== SKIPPED).length;
+      if (applied > 0) recordBatch(this.counters, applied, performance.now() - t0);
+      return results.map((r, i) => (r === SKIPPED ? this.lastResults.get(entries[i]!.index) : r));
+    } catch (e) {
+      this.counters.failedBatches++;
+      await conn.query("ROLLBACK").catch(() => {
+        healthy = false;
+      });
+      if (isSqlError(e)) healthy = false;
+      throw e;
+    } finally {
+      // A connection that failed mid-transaction may hold half a session; never reuse it.
+      if (healthy) conn.release();
+      else conn.destroy();
+    }
+  }
+
+  private async applyInTransaction(
+    conn: PoolConnection,
+    entries: ApplyEntry[],
+    state: AppliedState,
+  ): Promise<(ApplyResult | undefined | typeof SKIPPED)[]> {
+    const results: (ApplyResult | undefined | typeof SKIPPED)[] = [];
+    const attempt = new Map<number, ApplyResult | undefined>();
+    const before = state.index;
+    const actors = new Map<string, Actor>();
+    for (const entry of entries) {
+      if (entry.index <= state.index) {
+        this.counters.skipped++;
+        results.push(SKIPPED);
+        continue;
+      }
+      const result = await applyEntry(conn, entry, state, {
+        actors,
+        onInternalError: (index, err) => {
+          this.counters.internalErrors++;
+          this.options.logger?.error(
+            { index, err: err.message, stack: err.stack },
+            "command failed in apply",
+          );
+        },
+      });
+      attempt.set(entry.index, result);
+      results.push(result);
+      this.counters.entries++;
+      if (entry.kind === "command") {
+        this.counters.commands++;
+        if (result && result.status >= 400) this.counters.refusals++;
+      }
+    }
+    if (state.index !== before) {
+      await writeApplied(conn, state);
+      this.lastResults = attempt;
+    }
+    return results;
+  }
+
+  /** Counters for metrics: batches, entries, refusals, and the histogram of entries per transaction. */
+  stats(): ApplyStats {
+    return { ...this.counters, batchSizeBuckets: [...this.counters.batchSizeBuckets] };
+  }
+
+  snapshot(): Promise<{ index: number; data: AsyncIterable<Uint8Array> }> {
+    return startSnapshot(this.pool);
+  }
+
+  async restore(meta: SnapshotMeta, path: string): Promise<{ members: MemberInfo[] }> {
+    const r = await restoreSnapshot(this.pool, meta, path);
+    this.lastResults = new Map();
+    this.counters.appliedIndex = meta.index;
+    return r;
+  }
+}
+
+const SKIPPED = Symbol("skipped");

@@ -7,8 +7,9 @@ import { checkConsistencyCommand } from "./cli/check-consistency-command.js";
 import { CliError, type Command } from "./cli/command.js";
 import { dbCommand } from "./cli/db-command.js";
 import { devCommand } from "./cli/dev-command.js";
+import { nodeCommand } from "./cli/node-command.js";
 
-const commands: Command[] = [devCommand, dbCommand, checkConsistencyCommand];
+const commands: Command[] = [devCommand, nodeCommand, dbCommand, checkConsistencyCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`);

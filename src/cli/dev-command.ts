@@ -40,12 +40,13 @@ interface ClusterView {
   term: number;
 }
 
+/** /readyz needs no token and names the node's role and leader (GET /api/v1/cluster needs one). */
 async function clusterView(apiPort: number): Promise<ClusterView | undefined> {
   try {
-    const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/cluster`, {
+    const res = await fetch(`http://127.0.0.1:${apiPort}/readyz`, {
       signal: AbortSignal.timeout(1000),
     });
-    if (!res.ok) return undefined;
+    if (res.status !== 200 && res.status !== 503) return undefined;
     return (await res.json()) as ClusterView;
   } catch {
     return undefined;

@@ -26,6 +26,8 @@ export interface NodeConfig {
   snapshotEntries: number;
   compactKeepEntries: number;
   proposalTimeoutMs: number;
+  /** How long the node waits for MySQL at start before giving up. */
+  mysqlWaitMs: number;
   logLevel: string;
 }
 
@@ -85,6 +87,13 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
     help: "a write not committed in this time answers 504",
     default: "5000",
     min: 100,
+    max: 600_000,
+  },
+  "mysql-wait-ms": {
+    kind: "int",
+    help: "how long to wait for MySQL at start before giving up",
+    default: "15000",
+    min: 0,
     max: 600_000,
   },
   "log-level": { kind: "string", help: "fatal, error, warn, info, debug or trace", default: "info" },
@@ -246,6 +255,7 @@ export function loadNodeConfig(
     snapshotEntries: int("snapshot-entries"),
     compactKeepEntries: int("compact-keep-entries"),
     proposalTimeoutMs: int("proposal-timeout-ms"),
+    mysqlWaitMs: int("mysql-wait-ms"),
     logLevel,
   };
 }

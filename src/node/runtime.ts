@@ -1,6 +1,6 @@
 import pino, { type Logger } from "pino";
 import { Replica, type ReplicaObserver, type StateMachine } from "../replica/index.js";
-import { DiskStorage, StorageCorruptError, StorageMismatchError } from "../storage/index.js";
+import { DiskStorage, type FsyncHook, StorageCorruptError, StorageMismatchError } from "../storage/index.js";
 import { PeerTransport } from "../transport/index.js";
 import type { NodeConfig } from "./config.js";
 
@@ -35,6 +35,7 @@ export async function startNodeRuntime(
   stateMachine: StateMachine,
   logger: Logger,
   observer?: ReplicaObserver,
+  hooks: { onFsync?: FsyncHook } = {},
 ): Promise<NodeRuntime> {
   if (config.insecureSecret) {
     logger.warn(
@@ -52,6 +53,7 @@ export async function startNodeRuntime(
       nodeId: config.id,
       bootstrap: joining ? { voters: [], learners: [] } : { voters: [...initialVoters].sort(), learners: [] },
       logger,
+      ...(hooks.onFsync ? { onFsync: hooks.onFsync } : {}),
     });
   } catch (e) {
     if (e instanceof StorageCorruptError || e instanceof StorageMismatchError)
@@ -59,6 +61,9 @@ export async function startNodeRuntime(
     throw e;
   }
   let replica: Replica | undefined;
+  // Peers may talk before the replica has opened its state machine (migrations take a while);
+  // those messages are dropped, which Raft tolerates, rather than fed to a core not built yet.
+  let accepting = false;
   const transport = new PeerTransport({
     nodeId: config.id,
     clusterId: config.clusterId,
@@ -68,7 +73,9 @@ export async function startNodeRuntime(
       config.peers.filter((p) => p.id !== config.id).map((p) => [p.id, p.raftAddress]),
     ),
     logger,
-    onMessage: (m) => replica?.receive(m),
+    onMessage: (m) => {
+      if (accepting) replica?.receive(m);
+    },
   });
   try {
     await transport.start();
@@ -93,6 +100,7 @@ export async function startNodeRuntime(
   });
   try {
     await replica.start();
+    accepting = true;
   } catch (e) {
     await transport.close();
     storage.close();

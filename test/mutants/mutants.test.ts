@@ -12,8 +12,13 @@ test("every injected Raft bug is caught by the simulation or the scenario tests"
   timeout: 600_000,
 }, () => {
   const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+  // The runner starts `node --test` itself; without this, node's test runner would treat those as
+  // its own children and change their output, which the runner parses.
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
   const r = spawnSync(process.execPath, ["--import", "tsx", main, "--seeds", "300", "--jobs", "1"], {
     encoding: "utf8",
+    env,
     timeout: 580_000,
   });
   const out = `${r.stdout}\n${r.stderr}`;

@@ -22,8 +22,22 @@ export interface NodeRuntime {
   close(): Promise<void>;
 }
 
+/** Where a logger finds the node's current term once the replica runs (see createLogger). */
+const termSources = new WeakMap<Logger, { term?: () => number }>();
+
+/**
+ * The node's logger: one JSON line per event, each with the node id and, once the
+ * replica runs, its current Raft term — so peer connects and snapshots line up with elections.
+ */
 export function createLogger(config: Pick<NodeConfig, "id" | "logLevel">): Logger {
-  return pino({ level: config.logLevel, base: { node: config.id } });
+  const source: { term?: () => number } = {};
+  const logger = pino({
+    level: config.logLevel,
+    base: { node: config.id },
+    mixin: () => (source.term ? { term: source.term() } : {}),
+  });
+  termSources.set(logger, source);
+  return logger;
 }
 
 /**
@@ -101,6 +115,9 @@ export async function startNodeRuntime(
   try {
     await replica.start();
     accepting = true;
+    const source = termSources.get(logger);
+    const started = replica;
+    if (source) source.term = () => started.term;
   } catch (e) {
     await transport.close();
     storage.close();

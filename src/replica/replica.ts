@@ -330,6 +330,11 @@ export class Replica extends EventEmitter {
     return this.smApplied;
   }
 
+  /** The current Raft term (0 before start). */
+  get term(): number {
+    return this.node ? this.node.raft.term : 0;
+  }
+
   get leaderId(): NodeId {
     return this.lastSoft.leaderId;
   }

@@ -6,6 +6,7 @@ import {
   type Entry,
   EntryType,
   type Message,
+  MessageType,
   type NodeId,
   type ProposeResult,
   RaftNode,
@@ -143,6 +144,8 @@ export class Replica extends EventEmitter {
   private snapshotting = false;
   private members = new Map<NodeId, MemberInfo>();
   private lastSoft: { leaderId: NodeId; role: Role } = { leaderId: "", role: "follower" };
+  /** Term and vote as last handed to storage (see drainReadies). */
+  private durableTerm = { term: 0, vote: "" };
 
   constructor(options: ReplicaOptions) {
     super();
@@ -193,6 +196,8 @@ export class Replica extends EventEmitter {
       applied: this.smApplied,
     });
     this.appliedConfs = [{ index: this.smApplied, conf: this.node.status().conf }];
+    const hs = storage.initialState().hardState;
+    this.durableTerm = { term: hs.term, vote: hs.vote };
     this.updatePeers();
     const st = this.node.status();
     this.opts.logger.info(
@@ -453,12 +458,28 @@ export class Replica extends EventEmitter {
       }
       if (rd.entries.length > 0) storage.append(rd.entries);
       if (rd.hardState) storage.setHardState(rd.hardState);
+      // A leader's AppendEntries may go out before its own fsync (dissertation §10.2.1): the
+      // followers persist in parallel, and their acks are only handled after the (synchronous)
+      // sync() below returns. Not when this Ready changes the term or vote: those must be durable
+      // before anything carrying them leaves.
+      let rest = rd.messages;
+      const termOrVoteChanged =
+        rd.hardState !== undefined &&
+        (rd.hardState.term !== this.durableTerm.term || rd.hardState.vote !== this.durableTerm.vote);
+      if (this.lastSoft.role === "leader" && rd.mustSync && !termOrVoteChanged && !rd.snapshot) {
+        const early = rest.filter((m) => m.type === MessageType.App);
+        if (early.length > 0) {
+          this.opts.transport.send(early);
+          rest = rest.filter((m) => m.type !== MessageType.App);
+        }
+      }
+      if (rd.hardState) this.durableTerm = { term: rd.hardState.term, vote: rd.hardState.vote };
       if (rd.mustSync) {
         const r = storage.sync();
         this.opts.observer.onSync?.(r.fsyncs, r.ms, rd.entries.length);
       }
       // Only now may messages that depend on what was just made durable go out.
-      this.opts.transport.send(rd.messages);
+      this.opts.transport.send(rest);
       for (const e of rd.committedEntries) this.applyQueue.push({ kind: "entry", entry: e });
       if (rd.committedEntries.length > 0) this.opts.observer.onCommit?.(rd.committedEntries.length);
       for (const rs of rd.readStates) {

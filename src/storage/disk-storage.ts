@@ -343,12 +343,15 @@ export class DiskStorage implements RaftStorage {
     this.guard(() => {
       this.wal.sync();
       const hs = this.pendingHs;
-      if (hs && !sameHardState(hs, this.durableHs)) {
-        const termOrVote = hs.term !== this.durableHs.term || hs.vote !== this.durableHs.vote;
-        writeHardState(this.meter, this.dir, hs, termOrVote);
+      // commitIndex is volatile in Raft (re-learned from the leader, and raised to the
+      // state machine's applied index at start), so a change of commit alone is not
+      // worth an fsync: it stays pending and rides along with the next term/vote
+      // change or close().
+      if (hs && (hs.term !== this.durableHs.term || hs.vote !== this.durableHs.vote)) {
+        writeHardState(this.meter, this.dir, hs, true);
         this.durableHs = hs;
+        this.pendingHs = undefined;
       }
-      this.pendingHs = undefined;
     });
     return { fsyncs: this.meter.count - before, ms: performance.now() - t0 };
   }
@@ -453,7 +456,11 @@ export class DiskStorage implements RaftStorage {
   /** Syncs what is staged (unless a write failed) and releases the files. */
   close(): void {
     try {
-      if (!this.failed) this.sync();
+      if (!this.failed) {
+        this.sync();
+        const hs = this.pendingHs;
+        if (hs && !sameHardState(hs, this.durableHs)) writeHardState(this.meter, this.dir, hs, false);
+      }
     } finally {
       this.wal.close();
       this.snaps.close();

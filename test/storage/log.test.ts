@@ -229,10 +229,15 @@ test(
     s.sync();
     s.setHardState({ term: 3, vote: "n2", commit: 9 });
     s.sync();
-    // A commit-only change rewrites the file but skips the directory fsync.
-    assert.equal(s.stats().fsyncsByKind.hardstate, 2);
-    s.setHardState({ term: 5, vote: "", commit: 9 });
+    // A commit-only change is volatile in Raft: it waits for the next term/vote change or close().
+    assert.equal(s.stats().fsyncsByKind.hardstate, 1);
     s.close();
+    const r = openStorage(dir);
+    assert.equal(r.initialState().hardState.commit, 9, "close() writes the pending commit");
+    r.close();
+    const s2 = openStorage(dir);
+    s2.setHardState({ term: 5, vote: "", commit: 9 });
+    s2.close();
     // A replacement interrupted before its rename leaves a temp file, which is ignored.
     fs.writeFileSync(path.join(dir, "hardstate.tmp"), "garbage");
     const t = openStorage(dir);

@@ -4,12 +4,28 @@
  * so `taskraft --help` stays fast and a broken subcommand cannot break the others.
  */
 import { checkConsistencyCommand } from "./cli/check-consistency-command.js";
+import { clusterCommand } from "./cli/cluster-command.js";
 import { CliError, type Command } from "./cli/command.js";
 import { dbCommand } from "./cli/db-command.js";
 import { devCommand } from "./cli/dev-command.js";
+import { loginCommand, logoutCommand, signupCommand, whoamiCommand } from "./cli/login-command.js";
 import { nodeCommand } from "./cli/node-command.js";
+import { projectCommand } from "./cli/project-command.js";
+import { taskCommand } from "./cli/task-command.js";
 
-const commands: Command[] = [devCommand, nodeCommand, dbCommand, checkConsistencyCommand];
+const commands: Command[] = [
+  devCommand,
+  nodeCommand,
+  dbCommand,
+  checkConsistencyCommand,
+  loginCommand,
+  signupCommand,
+  logoutCommand,
+  whoamiCommand,
+  taskCommand,
+  projectCommand,
+  clusterCommand,
+];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`);

@@ -11,6 +11,9 @@ import type { EventHub } from "./sse.js";
 export interface ApiTransport {
   isolate(): void;
   heal(): void;
+  dropTo(peer: string, probability: number): void;
+  delay(ms: number): void;
+  resetFaults(): void;
   stats(): TransportStats;
 }
 

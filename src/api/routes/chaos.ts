@@ -36,9 +36,62 @@ export function registerChaosRoutes(app: App, ctx: ApiContext): void {
     },
   );
 
-  app.post("/api/v1/chaos/heal", { schema: schema("Undo isolate") }, async (req) => {
+  app.post(
+    "/api/v1/chaos/drop",
+    {
+      schema: {
+        tags: ["chaos"],
+        summary: "Drop this fraction of the Raft messages this node sends to one peer (one-way loss)",
+        security: BEARER,
+        body: Type.Object(
+          {
+            peer: Type.String({ minLength: 1, maxLength: 64 }),
+            probability: Type.Number({ minimum: 0, maximum: 1 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ nodeId: Type.String(), peer: Type.String(), probability: Type.Number() }),
+          ...errors(400, 401),
+        },
+      },
+    },
+    async (req) => {
+      await authenticate(ctx, req, false);
+      const { peer, probability } = req.body;
+      ctx.transport.dropTo(peer, probability);
+      return { nodeId: ctx.nodeId, peer, probability };
+    },
+  );
+
+  app.post(
+    "/api/v1/chaos/delay",
+    {
+      schema: {
+        tags: ["chaos"],
+        summary: "Delay every Raft message this node sends by this many milliseconds",
+        security: BEARER,
+        body: Type.Object(
+          { ms: Type.Integer({ minimum: 0, maximum: 60_000 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ nodeId: Type.String(), delayMs: Type.Integer() }),
+          ...errors(400, 401),
+        },
+      },
+    },
+    async (req) => {
+      await authenticate(ctx, req, false);
+      ctx.transport.delay(req.body.ms);
+      return { nodeId: ctx.nodeId, delayMs: req.body.ms };
+    },
+  );
+
+  app.post("/api/v1/chaos/heal", { schema: schema("Undo isolate, and any loss or delay") }, async (req) => {
     await authenticate(ctx, req, false);
     ctx.transport.heal();
+    ctx.transport.resetFaults();
     isolated = false;
     ctx.monitor.isolated = false;
     return { nodeId: ctx.nodeId, isolated };

@@ -52,7 +52,10 @@ export class KvStateMachine implements StateMachine {
 
   /** One line per batch (page cache survives kill -9); replayed on open, folded into the file now and then. */
   private journal(puts: [string, string][]): void {
-    if (this.journalBytes > 8 << 20) return this.save();
+    if (this.journalBytes > 8 << 20) {
+      this.save();
+      return;
+    }
     const line = Buffer.from(
       `${JSON.stringify({ a: this.state.applied, m: this.state.members, p: puts })}\n`,
     );

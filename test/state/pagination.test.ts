@@ -49,45 +49,38 @@ describe("stable pagination under concurrent moves", () => {
     test(`sort=${sort}: every task that kept its sort key is returned exactly once`, async () => {
       const rng = new Rng(sort.length * 7919);
       const moved = new Set<string>();
-      let paging = true;
-      // Moves tasks (within and across columns, new due dates and priorities) while the pages are read.
-      const mover = (async () => {
-        while (paging) {
-          const batch: ApplyEntry[] = [];
-          for (let i = 0; i < 5; i++) {
-            const id = rng.pick(ids);
-            const other = rng.pick(ids);
-            moved.add(id);
-            batch.push(
-              log.command({
-                type: "task.update",
-                actorId: alice.id,
-                taskId: id,
-                ...(rng.chance(0.5) ? { status: rng.pick(["todo", "in_progress", "done"] as const) } : {}),
-                ...(rng.chance(0.3) ? { dueDate: rng.chance(0.5) ? null : "2026-03-15" } : {}),
-                ...(rng.chance(0.3) ? { priority: rng.pick(["low", "urgent"] as const) } : {}),
-                ...(rng.chance(0.5) && other !== id ? { afterId: other } : {}),
-              }),
-            );
-          }
-          await s.sm.apply(batch);
+      // Moves tasks (within and across columns, new due dates and priorities) between page reads:
+      // the writes land while the client is part-way through its cursor, deterministically.
+      const moveSome = async () => {
+        const batch: ApplyEntry[] = [];
+        for (let i = 0; i < 5; i++) {
+          const id = rng.pick(ids);
+          const other = rng.pick(ids);
+          moved.add(id);
+          batch.push(
+            log.command({
+              type: "task.update",
+              actorId: alice.id,
+              taskId: id,
+              ...(rng.chance(0.5) ? { status: rng.pick(["todo", "in_progress", "done"] as const) } : {}),
+              ...(rng.chance(0.3) ? { dueDate: rng.chance(0.5) ? null : "2026-03-15" } : {}),
+              ...(rng.chance(0.3) ? { priority: rng.pick(["low", "urgent"] as const) } : {}),
+              ...(rng.chance(0.5) && other !== id ? { afterId: other } : {}),
+            }),
+          );
         }
-      })();
+        await s.sm.apply(batch);
+      };
       const seen = new Map<string, number>();
       let cursor: string | undefined;
       let pages = 0;
-      try {
-        do {
-          const page = await listTasks(s.pool, alice.id, { projectId: "p", sort, limit: PAGE, cursor });
-          for (const t of page.items as Task[]) seen.set(t.id, (seen.get(t.id) ?? 0) + 1);
-          cursor = page.nextCursor ?? undefined;
-          pages++;
-          await new Promise((r) => setTimeout(r, 2));
-        } while (cursor !== undefined && pages < 1000);
-      } finally {
-        paging = false;
-        await mover;
-      }
+      do {
+        const page = await listTasks(s.pool, alice.id, { projectId: "p", sort, limit: PAGE, cursor });
+        for (const t of page.items as Task[]) seen.set(t.id, (seen.get(t.id) ?? 0) + 1);
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+        await moveSome();
+      } while (cursor !== undefined && pages < 1000);
       const unmoved = ids.filter((id) => !moved.has(id));
       assert.ok(moved.size > 20, `only ${moved.size} tasks moved while paging`);
       assert.ok(unmoved.length > 100);

@@ -256,8 +256,26 @@ export async function buildApiServer(options: ApiOptions): Promise<ApiServer> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: BODY_LIMIT }, parseJson);
 
-  app.addHook("onRequest", async (_req, reply) => {
+  app.addHook("onRequest", async (req, reply) => {
     reply.header("x-taskraft-node", options.nodeId);
+    if (!req.url.startsWith("/api/")) return;
+    // The UI served by one node watches and drives every node (the cluster view), so the API is
+    // readable cross-origin. Tokens travel in the Authorization header, never in cookies, so
+    // allowing any origin grants nothing a page could not already do with the token.
+    reply.header("access-control-allow-origin", "*");
+    reply.header(
+      "access-control-expose-headers",
+      "X-Taskraft-Node, ETag, Location, Retry-After, X-Taskraft-Applied-Index",
+    );
+    if (req.method === "OPTIONS") {
+      reply.header("access-control-allow-methods", "GET, POST, PATCH, DELETE");
+      reply.header(
+        "access-control-allow-headers",
+        "Authorization, Content-Type, Idempotency-Key, If-Match, Last-Event-ID",
+      );
+      reply.header("access-control-max-age", "600");
+      return reply.code(204).send();
+    }
   });
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";

@@ -58,6 +58,25 @@ describe("API endpoints", () => {
     await cluster.close();
   });
 
+  describe("cross-origin", () => {
+    test("a page served by one node may call every node: CORS preflight and exposed headers", async () => {
+      const pre = await request(n2, "OPTIONS", "/api/v1/tasks", {
+        headers: { origin: n1, "access-control-request-method": "POST" },
+      });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers.get("access-control-allow-origin"), "*");
+      assert.match(pre.headers.get("access-control-allow-headers") ?? "", /Authorization/);
+      assert.match(pre.headers.get("access-control-allow-headers") ?? "", /Idempotency-Key/);
+      const r = await request(n2, "GET", "/api/v1/me", { token: alice.token, headers: { origin: n1 } });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("access-control-allow-origin"), "*");
+      assert.match(r.headers.get("access-control-expose-headers") ?? "", /X-Taskraft-Node/);
+      const denied = await request(n2, "GET", "/api/v1/me", { headers: { origin: n1 } });
+      assert.equal(denied.status, 401);
+      assert.equal(denied.headers.get("access-control-allow-origin"), "*", "errors are readable too");
+    });
+  });
+
   describe("auth", () => {
     test("the first user ever is an admin, later ones are not", () => {
       assert.equal(admin.user.isAdmin, true);

@@ -6,7 +6,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import {
   createDatabase,
@@ -16,7 +15,10 @@ import {
   stopServer,
   withDatabase,
 } from "../../db/index.js";
+import { freePorts } from "../../dev/ports.js";
 import { type HttpAnswer, httpRequest, sleep } from "./http.js";
+
+export { freePorts };
 
 const DB_NAME = "taskraft";
 /** Small servers: the run's data is a few MB, and five of them share 24 GiB with everything else. */
@@ -74,23 +76,6 @@ export interface ClusterSpec {
   logLevel: string;
   now: () => number;
   log: (line: string) => void;
-}
-
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once("error", reject);
-          s.listen(0, "127.0.0.1", () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /** Runs `tasks` with at most `limit` at a time (two cores: initialising five servers at once thrashes). */

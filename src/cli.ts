@@ -3,6 +3,7 @@
  * The `taskraft` command. Each subcommand lives in src/cli/; this file only dispatches,
  * so `taskraft --help` stays fast and a broken subcommand cannot break the others.
  */
+import { benchCommand } from "./cli/bench-command.js";
 import { checkConsistencyCommand } from "./cli/check-consistency-command.js";
 import { clusterCommand } from "./cli/cluster-command.js";
 import { CliError, type Command } from "./cli/command.js";
@@ -18,6 +19,7 @@ const commands: Command[] = [
   nodeCommand,
   dbCommand,
   checkConsistencyCommand,
+  benchCommand,
   loginCommand,
   signupCommand,
   logoutCommand,

@@ -76,6 +76,12 @@ export interface ClusterSpec {
   logLevel: string;
   now: () => number;
   log: (line: string) => void;
+  /** MariaDB server flags (default: the small servers above). */
+  mysqlArgs?: readonly string[];
+  /** Flags added to every node's command line (e.g. the benchmark's tick settings). */
+  nodeArgs?: readonly string[];
+  /** Whether nodes run with --chaos (default true). */
+  chaos?: boolean;
 }
 
 /** Runs `tasks` with at most `limit` at a time (two cores: initialising five servers at once thrashes). */
@@ -141,7 +147,7 @@ export class ChaosCluster {
               dataDir: n.dbDir,
               port: n.dbPort,
               log: silentLog,
-              extraArgs: MYSQL_ARGS,
+              extraArgs: [...(spec.mysqlArgs ?? MYSQL_ARGS)],
             });
             n.dbUrl = await createDatabase(n.dbRootUrl, DB_NAME);
             spec.log(`chaos: MariaDB of ${n.id} on port ${n.dbPort} ready in ${Date.now() - t0} ms`);
@@ -216,9 +222,10 @@ export class ChaosCluster {
       "chaos",
       "--cluster-secret",
       this.spec.secret,
-      "--chaos",
+      ...(this.spec.chaos === false ? [] : ["--chaos"]),
       "--log-level",
       this.spec.logLevel,
+      ...(this.spec.nodeArgs ?? []),
       ...n.extra,
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: "", FORCE_COLOR: "0" };
@@ -298,7 +305,12 @@ export class ChaosCluster {
 
   async mysqlStart(id: string): Promise<void> {
     const n = this.node(id);
-    await startServer({ dataDir: n.dbDir, port: n.dbPort, log: silentLog, extraArgs: MYSQL_ARGS });
+    await startServer({
+      dataDir: n.dbDir,
+      port: n.dbPort,
+      log: silentLog,
+      extraArgs: [...(this.spec.mysqlArgs ?? MYSQL_ARGS)],
+    });
     n.mysqlDown = false;
   }
 

@@ -11,6 +11,7 @@ import { dbCommand } from "./cli/db-command.js";
 import { devCommand } from "./cli/dev-command.js";
 import { loginCommand, logoutCommand, signupCommand, whoamiCommand } from "./cli/login-command.js";
 import { nodeCommand } from "./cli/node-command.js";
+import { backupCommand, recoverCommand, restoreCommand } from "./cli/ops-command.js";
 import { projectCommand } from "./cli/project-command.js";
 import { taskCommand } from "./cli/task-command.js";
 
@@ -27,6 +28,9 @@ const commands: Command[] = [
   taskCommand,
   projectCommand,
   clusterCommand,
+  backupCommand,
+  restoreCommand,
+  recoverCommand,
 ];
 
 function usage(): string {

@@ -13,4 +13,4 @@ export {
 export { StorageCorruptError, StorageMismatchError, StorageUsageError } from "./errors.js";
 export type { FsyncHook, FsyncKind } from "./fsio.js";
 export type { StorageLogger } from "./logger.js";
-export type { SnapshotSource } from "./snapshots.js";
+export { listSnapshotFiles, type SnapshotSource, verifySnapshotFile } from "./snapshots.js";

@@ -81,8 +81,11 @@ function isIds(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === "string");
 }
 
-/** Reads and checks the trailer; with `checkData`, also the checksum of all the data. Returns why it is invalid, or the meta. */
-function inspect(file: string, checkData: boolean): SnapshotMeta | string {
+/**
+ * Reads and checks the trailer; with `checkData`, also the checksum of all the data; with
+ * `checkName`, that the file is named for its index and term. Returns why it is invalid, or the meta.
+ */
+function inspect(file: string, checkData: boolean, checkName = true): SnapshotMeta | string {
   const fd = fs.openSync(file, "r");
   try {
     const size = fs.fstatSync(fd).size;
@@ -108,7 +111,7 @@ function inspect(file: string, checkData: boolean): SnapshotMeta | string {
     if (!isIds(voters) || !isIds(learners)) return "metadata has a bad configuration";
     if (dataSize + metaLen + TRAILER !== size)
       return `metadata says ${dataSize} data bytes, the file disagrees`;
-    if (path.basename(file) !== `${baseName(index, term)}.snap`)
+    if (checkName && path.basename(file) !== `${baseName(index, term)}.snap`)
       return "metadata does not match the file name";
     if (checkData) {
       const buf = Buffer.allocUnsafe(Math.min(IO_CHUNK, Math.max(dataSize, 1)));
@@ -125,6 +128,31 @@ function inspect(file: string, checkData: boolean): SnapshotMeta | string {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Verifies a snapshot file anywhere (a backup copy may have any name): trailer, metadata and the
+ * checksum of all its data. Returns its meta; throws an Error saying what is wrong.
+ */
+export function verifySnapshotFile(file: string): SnapshotMeta {
+  let r: SnapshotMeta | string;
+  try {
+    r = inspect(file, true, false);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (typeof r === "string") throw new Error(`${file} is not a valid taskraft snapshot: ${r}`);
+  return r;
+}
+
+/** The snapshot files of a data dir's `snapshots/` folder, newest first (names only, unverified). */
+export function listSnapshotFiles(snapDir: string): string[] {
+  return fs
+    .readdirSync(snapDir)
+    .filter((n) => FINAL_NAME.test(n))
+    .sort()
+    .reverse()
+    .map((n) => path.join(snapDir, n));
 }
 
 function crcOfFile(fd: number, size: number): number {

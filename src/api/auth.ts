@@ -4,6 +4,7 @@ import type { User } from "../state/mapping.js";
 import { getUserByTokenHash } from "../state/queries.js";
 import type { ApiContext } from "./context.js";
 import { ApiError } from "./errors.js";
+import { requireApplying } from "./writes.js";
 
 /**
  * scrypt cost: N=2^14, r=8 takes ~50 ms and 16 MiB per hash on a small machine — slow enough to
@@ -112,7 +113,10 @@ export async function authenticate(
   const token = bearerToken(req);
   if (!token) throw UNAUTHORIZED();
   const hash = tokenHash(token);
-  if (barrier) await ctx.replica.readBarrier();
+  if (barrier) {
+    requireApplying(ctx);
+    await ctx.replica.readBarrier();
+  }
   let user = await getUserByTokenHash(ctx.db.pool, hash, new Date());
   if (!user && !barrier) {
     await ctx.replica.readBarrier();

@@ -69,6 +69,25 @@ function problemsToDetails(problems: readonly { path: string; message: string }[
 }
 
 /**
+ * Refuses (503, not applied) a request this node could only answer after applying: a write, whose
+ * answer waits for the local apply, or a linearizable read, which waits for the apply to reach the
+ * read index. While the state machine cannot apply (its database is down) such a request would
+ * only wait out its timeout — a write as a 504 whose entry may still commit through the leader —
+ * so it is refused at once and the client retries on another node. The node keeps its Raft role
+ * and log meanwhile (issue #4), and serves again once an apply has succeeded.
+ */
+export function requireApplying(ctx: ApiContext): void {
+  if (ctx.replica.status().stateMachineHealthy) return;
+  throw new ApiError(
+    503,
+    "unavailable",
+    "This node's database is not reachable, so it cannot apply changes now; retry on another node.",
+    undefined,
+    2,
+  );
+}
+
+/**
  * Proposes a command through this node's Raft core (a follower's core forwards it to the leader)
  * and waits until the entry is applied here; the state machine's verdict is the answer.
  */
@@ -87,6 +106,7 @@ export async function propose(ctx: ApiContext, input: CommandInput): Promise<App
     }
     throw e;
   }
+  requireApplying(ctx);
   const result = await ctx.replica.propose(bytes);
   if (!isApplyResult(result)) {
     throw new Error(`the state machine answered entry of ${input.type} with ${JSON.stringify(result)}`);

@@ -84,7 +84,7 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
   },
   "proposal-timeout-ms": {
     kind: "int",
-    help: "a write not committed in this time answers 504",
+    help: "a write not committed in this time answers 504; a linearizable read not confirmed, 503",
     default: "5000",
     min: 100,
     max: 600_000,

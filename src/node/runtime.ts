@@ -110,6 +110,7 @@ export async function startNodeRuntime(
     snapshotEntries: config.snapshotEntries,
     compactKeepEntries: config.compactKeepEntries,
     proposalTimeoutMs: config.proposalTimeoutMs,
+    readTimeoutMs: config.proposalTimeoutMs,
     ...(observer ? { observer } : {}),
   });
   try {

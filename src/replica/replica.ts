@@ -56,6 +56,10 @@ export interface ReplicaObserver {
   onApply?(entries: number, ms: number): void;
   onProposal?(outcome: "accepted" | "dropped"): void;
   onCommit?(entries: number): void;
+  /** A snapshot of the state machine was written (ms from start to durable file). */
+  onSnapshot?(ms: number, bytes: number): void;
+  /** A snapshot received from the leader was restored into the state machine. */
+  onRestore?(ms: number): void;
   onElection?(): void;
   onLeaderChange?(): void;
 }
@@ -128,8 +132,11 @@ export class Replica extends EventEmitter {
   private newProposals: { data: Uint8Array; seq: number }[] = [];
   private newConfChanges: { change: ConfChange; context: Uint8Array; seq: number }[] = [];
   private newReads: string[] = [];
+  /** Reads sharing one ReadIndex request, by the context it was sent with. */
+  private readonly readGroups = new Map<string, string[]>();
   private newTransfers: NodeId[] = [];
-  private readonly proposals = new Map<number, Waiter<unknown>>();
+  /** `conf`: a membership change, whose caller cannot retry it safely, so it waits out its timeout. */
+  private readonly proposals = new Map<number, Waiter<unknown> & { conf: boolean }>();
   private readonly reads = new Map<string, Waiter<number> & { index: number }>();
   private scheduled = false;
   private ticker: NodeJS.Timeout | undefined;
@@ -141,7 +148,8 @@ export class Replica extends EventEmitter {
   private smHealthy = true;
   /** Configuration changes applied by the state machine, for the conf of a snapshot's index. */
   private appliedConfs: { index: number; conf: ConfState }[] = [];
-  private snapshotting = false;
+  /** The snapshot being written, if any: one at a time. */
+  private snapshotRun: Promise<void> | undefined;
   private members = new Map<NodeId, MemberInfo>();
   private lastSoft: { leaderId: NodeId; role: Role } = { leaderId: "", role: "follower" };
   /** Term and vote as last handed to storage (see drainReadies). */
@@ -233,6 +241,7 @@ export class Replica extends EventEmitter {
     }
     this.proposals.clear();
     this.reads.clear();
+    this.readGroups.clear();
     // Let a running apply batch finish so its transaction is not cut mid-way.
     while (this.applying) await new Promise((r) => setTimeout(r, 5));
   }
@@ -241,21 +250,23 @@ export class Replica extends EventEmitter {
 
   /** Replicates `command`; resolves with the state machine's result once applied on this node. */
   propose(command: Uint8Array): Promise<unknown> {
-    return this.waitFor((seq) => this.newProposals.push({ data: command, seq }));
+    return this.waitFor((seq) => this.newProposals.push({ data: command, seq }), false);
   }
 
   /** Adds or removes a member; resolves once the configuration entry is applied here. */
   proposeConfChange(change: ConfChange, member?: MemberInfo): Promise<unknown> {
-    return this.waitFor((seq) =>
-      this.newConfChanges.push({
-        change,
-        context: encodeConfContext({ origin: this.incarnation, seq, member }),
-        seq,
-      }),
+    return this.waitFor(
+      (seq) =>
+        this.newConfChanges.push({
+          change,
+          context: encodeConfContext({ origin: this.incarnation, seq, member }),
+          seq,
+        }),
+      true,
     );
   }
 
-  private waitFor(enqueue: (seq: number) => void): Promise<unknown> {
+  private waitFor(enqueue: (seq: number) => void, conf: boolean): Promise<unknown> {
     if (this.stopped) return Promise.reject(new ReplicaError("stopped", "the node is shutting down"));
     if (this.proposals.size >= this.opts.maxPendingProposals) {
       return Promise.reject(
@@ -274,7 +285,7 @@ export class Replica extends EventEmitter {
           );
         }
       }, this.opts.proposalTimeoutMs);
-      this.proposals.set(seq, { resolve, reject, timer });
+      this.proposals.set(seq, { resolve, reject, timer, conf });
       enqueue(seq);
       this.schedule();
     });
@@ -290,6 +301,7 @@ export class Replica extends EventEmitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.reads.delete(ctx)) {
+          this.pruneReadGroups();
           reject(
             new ReplicaError("unavailable", "could not confirm the leader in time", this.lastSoft.leaderId),
           );
@@ -301,6 +313,13 @@ export class Replica extends EventEmitter {
     });
   }
 
+  /** Forgets groups whose ReadIndex will not be answered (every member timed out). */
+  private pruneReadGroups(): void {
+    for (const [lead, group] of this.readGroups) {
+      if (!group.some((ctx) => this.reads.has(ctx))) this.readGroups.delete(lead);
+    }
+  }
+
   transferLeadership(to: NodeId): void {
     this.newTransfers.push(to);
     this.schedule();
@@ -308,6 +327,9 @@ export class Replica extends EventEmitter {
 
   /** Takes a snapshot now (admin request); resolves with its metadata. */
   async snapshotNow(): Promise<SnapshotMeta> {
+    // An automatic snapshot in progress covers an older index: let it finish, then take one of
+    // the state as it is now, so the answer reflects every write acknowledged before the request.
+    while (this.snapshotRun) await this.snapshotRun.catch(() => {});
     await this.takeSnapshot(true);
     return this.opts.storage.snapshot();
   }
@@ -394,11 +416,15 @@ export class Replica extends EventEmitter {
     for (const c of confs) this.settleDrop(c.seq, node.proposeConfChange(c.change, c.context));
     const reads = this.newReads;
     this.newReads = [];
-    for (const ctx of reads) {
-      const r = node.readIndex(ctx);
+    if (reads.length > 0) {
+      // Every read here began before this call, so one ReadIndex (one heartbeat round) serves
+      // them all linearizably; its context is the first read's.
+      const lead = reads[0]!;
+      const r = node.readIndex(lead);
       if (!r.ok) {
-        const w = this.reads.get(ctx);
-        if (w) {
+        for (const ctx of reads) {
+          const w = this.reads.get(ctx);
+          if (!w) continue;
           this.reads.delete(ctx);
           clearTimeout(w.timer);
           w.reject(
@@ -409,6 +435,8 @@ export class Replica extends EventEmitter {
             ),
           );
         }
+      } else if (reads.length > 1) {
+        this.readGroups.set(lead, reads);
       }
     }
     const transfers = this.newTransfers;
@@ -447,7 +475,16 @@ export class Replica extends EventEmitter {
     node.pauseApply(this.applyQueue.length >= this.opts.maxApplyBacklog);
     while (node.hasReady()) {
       const rd: Ready = node.ready();
-      for (const c of rd.snapshotChunks) storage.stageSnapshotChunk(c);
+      for (const c of rd.snapshotChunks) {
+        if (c.offset === 0) {
+          this.opts.logger.info(
+            // snapshotTerm: `term` is the node's current term, which the logger adds to every line.
+            { index: c.meta.index, snapshotTerm: c.meta.term, bytes: c.meta.size },
+            "receiving a snapshot",
+          );
+        }
+        storage.stageSnapshotChunk(c);
+      }
       if (rd.snapshot) {
         storage.installSnapshot(rd.snapshot);
         this.applyQueue.push({ kind: "restore", meta: rd.snapshot });
@@ -483,8 +520,12 @@ export class Replica extends EventEmitter {
       for (const e of rd.committedEntries) this.applyQueue.push({ kind: "entry", entry: e });
       if (rd.committedEntries.length > 0) this.opts.observer.onCommit?.(rd.committedEntries.length);
       for (const rs of rd.readStates) {
-        const w = this.reads.get(rs.context);
-        if (w) w.index = rs.index;
+        const group = this.readGroups.get(rs.context);
+        this.readGroups.delete(rs.context);
+        for (const ctx of group ?? [rs.context]) {
+          const w = this.reads.get(ctx);
+          if (w) w.index = rs.index;
+        }
       }
       if (rd.softState) this.onSoftState(rd.softState.leaderId, rd.softState.role, rd.hardState?.term);
       node.advance(rd);
@@ -502,6 +543,7 @@ export class Replica extends EventEmitter {
       this.opts.logger.info({ term: t, from: prev.role, to: role }, "role changed");
     }
     if (leaderId !== prev.leaderId) {
+      if (prev.leaderId !== "") this.abandonInFlight();
       this.opts.observer.onLeaderChange?.();
       this.opts.logger.info(
         { term: t, leader: leaderId || null },
@@ -509,6 +551,33 @@ export class Replica extends EventEmitter {
       );
     }
     this.emit("cluster", { role, leaderId, term: t });
+  }
+
+  /**
+   * The leader that was to commit the writes waiting here is gone: they may still be committed by
+   * the next one, or never. Waiting out the proposal timeout would tell the client nothing more,
+   * so each answers "outcome unknown" now and a retry with the same Idempotency-Key settles it.
+   */
+  private abandonInFlight(): void {
+    const err = new ReplicaError(
+      "timeout",
+      "the leader changed before this write was known to be committed; retry with the same Idempotency-Key",
+    );
+    for (const [seq, w] of this.proposals) {
+      if (w.conf) continue;
+      this.proposals.delete(seq);
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    // Reads whose ReadIndex went to the old leader will not be confirmed; a read has no effect,
+    // so "unavailable" (retry anywhere) is exact. Reads already given an index just await apply.
+    for (const [ctx, w] of this.reads) {
+      if (w.index >= 0) continue;
+      this.reads.delete(ctx);
+      clearTimeout(w.timer);
+      w.reject(new ReplicaError("unavailable", "the leader changed before this read was confirmed", ""));
+    }
+    this.readGroups.clear();
   }
 
   private serveReads(): void {
@@ -558,7 +627,14 @@ export class Replica extends EventEmitter {
     const head = this.applyQueue[0]!;
     const sm = this.opts.stateMachine;
     if (head.kind === "restore") {
+      const t0 = performance.now();
       const r = await sm.restore(head.meta, this.opts.storage.snapshotPath(head.meta));
+      const ms = performance.now() - t0;
+      this.opts.observer.onRestore?.(ms);
+      this.opts.logger.info(
+        { index: head.meta.index, bytes: head.meta.size, ms: Math.round(ms) },
+        "snapshot restored into the state machine",
+      );
       this.applyQueue.shift();
       this.smApplied = head.meta.index;
       this.appliedConfs = [{ index: head.meta.index, conf: head.meta.conf }];
@@ -620,37 +696,38 @@ export class Replica extends EventEmitter {
   }
 
   private async takeSnapshot(force: boolean): Promise<void> {
-    if (this.snapshotting || this.stopped) return;
-    const storage = this.opts.storage;
-    if (!force && this.smApplied - storage.snapshot().index < this.opts.snapshotEntries) return;
-    this.snapshotting = true;
+    if (this.snapshotRun || this.stopped) return;
+    if (!force && this.smApplied - this.opts.storage.snapshot().index < this.opts.snapshotEntries) return;
+    const run = this.writeSnapshot();
+    this.snapshotRun = run;
     try {
-      const t0 = performance.now();
-      const { index, data } = await this.opts.stateMachine.snapshot();
-      if (index <= storage.snapshot().index) return;
-      const conf = this.confAt(index);
-      const meta = await storage.createSnapshot(index, storage.term(index), conf, data);
-      const compactTo = Math.max(0, meta.index - this.opts.compactKeepEntries);
-      if (compactTo >= storage.firstIndex()) storage.compact(compactTo);
-      this.appliedConfs = this.appliedConfs.filter(
-        (c, i, all) => c.index > index || all[i + 1] === undefined || all[i + 1]!.index > index,
-      );
-      this.opts.logger.info(
-        {
-          index: meta.index,
-          term: meta.term,
-          bytes: meta.size,
-          ms: Math.round(performance.now() - t0),
-          compactedTo: compactTo,
-        },
-        "snapshot taken",
-      );
+      await run;
     } catch (e) {
       this.opts.logger.error({ err: (e as Error).message }, "snapshot failed");
       if (force) throw e;
     } finally {
-      this.snapshotting = false;
+      this.snapshotRun = undefined;
     }
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    const storage = this.opts.storage;
+    const t0 = performance.now();
+    const { index, data } = await this.opts.stateMachine.snapshot();
+    if (index <= storage.snapshot().index) return;
+    const conf = this.confAt(index);
+    const meta = await storage.createSnapshot(index, storage.term(index), conf, data);
+    const compactTo = Math.max(0, meta.index - this.opts.compactKeepEntries);
+    if (compactTo >= storage.firstIndex()) storage.compact(compactTo);
+    this.appliedConfs = this.appliedConfs.filter(
+      (c, i, all) => c.index > index || all[i + 1] === undefined || all[i + 1]!.index > index,
+    );
+    const ms = performance.now() - t0;
+    this.opts.observer.onSnapshot?.(ms, meta.size);
+    this.opts.logger.info(
+      { index: meta.index, term: meta.term, bytes: meta.size, ms: Math.round(ms), compactedTo: compactTo },
+      "snapshot taken",
+    );
   }
 
   private confAt(index: number): ConfState {

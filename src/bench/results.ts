@@ -22,6 +22,11 @@ export interface RunRow {
   machineBusyPct: number;
   /** For taskraft writes: Raft entries per leader fsync and per MySQL apply transaction. */
   batching?: { entriesPerFsync: number; entriesPerApplyTx: number };
+  /**
+   * For taskraft creates: tasks the nodes' databases gained over the whole run (warm-up included),
+   * identical on every node; at least the acknowledged creates of the window.
+   */
+  tasksCreated?: number;
 }
 
 export interface FailoverTrial {

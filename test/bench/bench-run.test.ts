@@ -27,7 +27,7 @@ test("taskraft bench runs every workload, a baseline and a failover trial, and w
       "--baselines",
       "mysql",
       "--clients",
-      "2",
+      "1,2",
       "--warmup",
       "0.3",
       "--duration",
@@ -54,15 +54,23 @@ test("taskraft bench runs every workload, a baseline and a failover trial, and w
 
     const r = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as BenchResults;
     const tr = r.runs.filter((x) => x.system === "taskraft-3");
+    // Two levels, so the same load generator runs each workload twice (keys must not repeat).
     assert.deepEqual(
-      tr.map((x) => x.workload),
-      ["create", "update", "read", "read-stale", "list", "mixed"],
+      tr.map((x) => `${x.workload}@${x.concurrency}`),
+      ["create", "update", "read", "read-stale", "list", "mixed"].flatMap((w) => [`${w}@1`, `${w}@2`]),
     );
     for (const x of tr) {
       assert.ok(x.ok > 0, `${x.workload}: nothing acknowledged`);
       assert.equal(x.errors, 0, `${x.workload}: ${JSON.stringify(x.errorKinds)}`);
       assert.ok(x.latencyMs.p50 > 0 && x.latencyMs.p50 <= x.latencyMs.max);
       assert.equal(Object.keys(x.cpuPct).length, 3);
+    }
+    // Every acknowledged create made a task (a reused Idempotency-Key would answer without one).
+    for (const create of tr.filter((x) => x.workload === "create")) {
+      assert.ok(
+        create.tasksCreated !== undefined && create.tasksCreated >= create.ok,
+        JSON.stringify(create),
+      );
     }
     const create = tr.find((x) => x.workload === "create")!;
     assert.ok(
@@ -71,7 +79,7 @@ test("taskraft bench runs every workload, a baseline and a failover trial, and w
     const mysql = r.runs.filter((x) => x.system === "mariadb-1");
     assert.deepEqual(
       mysql.map((x) => x.workload),
-      ["insert", "insert-batched", "read"],
+      ["insert", "insert", "insert-batched", "insert-batched", "read", "read"],
     );
     for (const x of mysql) assert.ok(x.ok > 0 && x.errors === 0, `${x.workload}: ${JSON.stringify(x)}`);
     assert.equal(r.failover.length, 1);

@@ -16,6 +16,7 @@
  * reset, 503, 504, a timeout) is retried on the next node with the same Idempotency-Key until
  * `failoverDeadlineMs`, which is what the failover trial measures.
  */
+import { randomUUID } from "node:crypto";
 import { Pool } from "undici";
 import type { Driver, DriverFactory, DriverParams } from "../load/types.js";
 
@@ -73,6 +74,9 @@ export const taskraftDriver: DriverFactory = async (raw, concurrency) => {
   const attemptMs = p.attemptTimeoutMs ?? (p.failover ? 1000 : 15_000);
   const deadlineMs = p.failoverDeadlineMs ?? 20_000;
   let seq = 0;
+  // Keys must be unique across runs: the load generator process (and so its pid) outlives a run,
+  // and a reused key would be answered from the idempotency table without creating anything.
+  const run = randomUUID().slice(0, 13);
   // Each client's own tasks for updates, with the version it last saw.
   const owned = Array.from({ length: concurrency }, (_, c) =>
     p.taskIds.filter((_, i) => i % concurrency === c).map((id) => ({ id, version: 0 })),
@@ -139,7 +143,7 @@ export const taskraftDriver: DriverFactory = async (raw, concurrency) => {
       "POST",
       "/api/v1/tasks",
       { projectId: p.projectId, title: `bench task ${c}-${n}`, description: DESCRIPTION },
-      { "idempotency-key": `b-${process.pid}-${c}-${n}` },
+      { "idempotency-key": `b-${run}-${c}-${n}` },
     );
     expect(a, 201);
   }
@@ -161,7 +165,7 @@ export const taskraftDriver: DriverFactory = async (raw, concurrency) => {
       "PATCH",
       `/api/v1/tasks/${t.id}`,
       { title: `bench update ${c}-${n}` },
-      { "if-match": `"${t.version}"`, "idempotency-key": `u-${process.pid}-${c}-${n}` },
+      { "if-match": `"${t.version}"`, "idempotency-key": `u-${run}-${c}-${n}` },
     );
     if (a.status === 412) {
       t.version = 0;

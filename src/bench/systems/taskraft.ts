@@ -5,8 +5,10 @@
  * update workloads, and reads the batching counters from /metrics.
  */
 import { fileURLToPath } from "node:url";
+import { createConnection } from "mysql2/promise";
 import { ChaosCluster } from "../../chaos/run/cluster.js";
 import { httpRequest, sleep } from "../../chaos/run/http.js";
+import { mysqlConnectionOptions, parseMysqlUrl } from "../../db/url.js";
 import { type BenchSystem, SystemUnavailable } from "../load/types.js";
 
 const CODE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -22,6 +24,8 @@ export interface TaskraftSubject extends BenchSystem {
   /** Summed batching counters of every node (histogram sums and counts from /metrics). */
   batching(): Promise<BatchingCounters>;
   leaderId(): Promise<string | undefined>;
+  /** Tasks in every node's database once all have applied the same index (they must agree). */
+  taskCount(): Promise<number>;
 }
 
 /** Cumulative counters; the difference of two readings describes the window between them. */
@@ -106,6 +110,24 @@ export async function startTaskraft(opts: TaskraftOptions): Promise<TaskraftSubj
     token,
     projectId,
     leaderId,
+    async taskCount() {
+      if (!(await cluster.waitConverged(60_000)))
+        throw new Error("the nodes did not converge to count tasks");
+      const counts = await Promise.all(
+        cluster.ids.map(async (id) => {
+          const conn = await createConnection(mysqlConnectionOptions(parseMysqlUrl(cluster.databaseUrl(id))));
+          try {
+            const [rows] = await conn.query("SELECT COUNT(*) AS n FROM tasks");
+            return Number((rows as { n: number }[])[0]?.n);
+          } finally {
+            await conn.end();
+          }
+        }),
+      );
+      if (new Set(counts).size !== 1)
+        throw new Error(`the nodes hold different task counts: ${counts.join(", ")}`);
+      return counts[0]!;
+    },
     pids() {
       const out: Record<string, number> = {};
       for (const id of cluster.ids) {

@@ -23,6 +23,11 @@ export interface ApiDatabase {
   name: string;
   /** True while the last health check reached MySQL and applying succeeds. */
   connected(): boolean;
+  /**
+   * The state machine's auth generation (MysqlStateMachine.authGeneration): while it stays the
+   * same, a token→user answer read from this database stays true. Without it nothing is cached.
+   */
+  authGeneration?(): number;
 }
 
 export interface ApiOptions {

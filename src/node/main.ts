@@ -153,6 +153,7 @@ export async function runNode(config: NodeConfig): Promise<RunningNode> {
         pool: stateMachine.pool,
         name: parseMysqlUrl(config.mysqlUrl).database ?? "",
         connected: () => dbConnected,
+        authGeneration: () => stateMachine.authGeneration,
       },
       metrics,
       logger,

@@ -32,6 +32,8 @@ export interface ApplyHooks {
    * earlier in the batch is still right; the cache dies with the batch (and with a rollback).
    */
   actors?: Map<string, Actor>;
+  /** A session is about to be revoked: caches of who a token names must not be trusted past here. */
+  onSessionRevoke?(): void;
 }
 
 export async function readAppliedForUpdate(tx: Queryable): Promise<AppliedState> {
@@ -67,6 +69,7 @@ async function dispatch(ctx: ApplyContext, cmd: Command, hooks: ApplyHooks): Pro
     case "session.create":
       return createSession(ctx, cmd);
     case "session.revoke":
+      hooks.onSessionRevoke?.();
       return revokeSession(ctx, cmd);
     case "project.create":
       return createProject(ctx, cmd);

@@ -71,6 +71,17 @@ export class MysqlStateMachine implements StateMachine {
     if (pool) await pool.end();
   }
 
+  /**
+   * Changes whenever the sessions a token may name change other than by creation (a revoke, a
+   * restore). It moves before such a transaction commits and again after, so an entry read from
+   * the database in between is never taken for current. Users never change once signed up and
+   * expiry is checked against the clock, so nothing else can make a cached token→user stale.
+   */
+  get authGeneration(): number {
+    return this.authGen;
+  }
+  private authGen = 0;
+
   async apply(entries: ApplyEntry[]): Promise<unknown[]> {
     const results: unknown[] = [];
     for (let i = 0; i < entries.length; i += this.maxBatch) {
@@ -87,8 +98,10 @@ export class MysqlStateMachine implements StateMachine {
     try {
       await conn.query("START TRANSACTION");
       const state = await readAppliedForUpdate(conn);
+      const gen = this.authGen;
       const results = await this.applyInTransaction(conn, entries, state);
       await conn.query("COMMIT");
+      if (this.authGen !== gen) this.authGen++;
       this.counters.appliedIndex = state.index;
       const applied = results.filter((r) => r !== SKIPPED).length;
       if (applied > 0) recordBatch(this.counters, applied, performance.now() - t0);
@@ -124,6 +137,9 @@ export class MysqlStateMachine implements StateMachine {
       }
       const result = await applyEntry(conn, entry, state, {
         actors,
+        onSessionRevoke: () => {
+          this.authGen++;
+        },
         onInternalError: (index, err) => {
           this.counters.internalErrors++;
           this.options.logger?.error(
@@ -157,7 +173,10 @@ export class MysqlStateMachine implements StateMachine {
   }
 
   async restore(meta: SnapshotMeta, path: string): Promise<{ members: MemberInfo[] }> {
-    const r = await restoreSnapshot(this.pool, meta, path);
+    this.authGen++;
+    const r = await restoreSnapshot(this.pool, meta, path).finally(() => {
+      this.authGen++;
+    });
     this.lastResults = new Map();
     this.counters.appliedIndex = meta.index;
     return r;

@@ -54,7 +54,7 @@ import {
   selectRows,
   selectText,
 } from "./sql.js";
-import { isDateOnly, isoToDb } from "./time.js";
+import { dbToIso, isDateOnly, isoToDb } from "./time.js";
 
 /** A read whose parameters are invalid: the API answers 400 validation_failed with these details. */
 export class QueryError extends Error {
@@ -86,6 +86,21 @@ export async function getUserByTokenHash(
     [tokenHash, isoToDb(now.toISOString())],
   );
   return row ? toUser(row) : undefined;
+}
+
+/** The user a live session names, with the session's expiry (for callers that cache the answer). */
+export async function getSessionUser(
+  db: Queryable,
+  tokenHash: string,
+  now: Date,
+): Promise<{ user: User; expiresAtMs: number } | undefined> {
+  const row = await selectOne<UserRow & { session_expires_at: string }>(
+    db,
+    `SELECT ${USER_COLUMNS}, s.expires_at AS session_expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = ? AND s.expires_at > ?`,
+    [tokenHash, isoToDb(now.toISOString())],
+  );
+  return row ? { user: toUser(row), expiresAtMs: Date.parse(dbToIso(row.session_expires_at)) } : undefined;
 }
 
 export async function getUser(db: Queryable, id: string): Promise<User | undefined> {

@@ -179,6 +179,29 @@ describe("users and sessions", () => {
     assert.equal(twice.status, 204);
   });
 
+  test("authGeneration moves across a session.revoke (before and after its commit), not for other commands", async () => {
+    const hash = tokenHash("alice-gen");
+    const g0 = s.sm.authGeneration;
+    await applyOne(
+      s.sm,
+      log.command({
+        type: "session.create",
+        actorId: "u-alice",
+        userId: "u-alice",
+        tokenHash: hash,
+        expiresAt: iso(T0 + 86_400_000),
+      }),
+    );
+    await applyOne(
+      s.sm,
+      log.command({ type: "task.create", actorId: "u-alice", id: "gen-task", title: "x" }),
+    );
+    assert.equal(s.sm.authGeneration, g0, "creating sessions and tasks leaves cached tokens valid");
+    await applyOne(s.sm, log.command({ type: "session.revoke", actorId: "u-alice", tokenHash: hash }));
+    assert.equal(s.sm.authGeneration, g0 + 2, "once before the revoke's commit, once after");
+    assert.equal(await getUserByTokenHash(s.pool, hash, new Date(T0)), undefined);
+  });
+
   test("an unknown actor is refused as unauthorized", async () => {
     const r = await applyOne(
       s.sm,

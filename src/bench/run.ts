@@ -246,6 +246,19 @@ class Runner {
   }
 }
 
+/** What an interrupted run must stop: the system being measured and the load generator. */
+const active: { system: BenchSystem | undefined; runner: Runner | undefined } = {
+  system: undefined,
+  runner: undefined,
+};
+
+/** Stops whatever the run has started (Ctrl-C): the current system's processes, the load generator. */
+export async function interruptBench(): Promise<void> {
+  const { system, runner } = active;
+  active.system = undefined;
+  await Promise.all([system?.stop().catch(() => {}), runner?.close().catch(() => {})]);
+}
+
 async function withSystem<T extends BenchSystem>(
   runner: Runner,
   name: string,
@@ -262,10 +275,14 @@ async function withSystem<T extends BenchSystem>(
     }
     throw e;
   }
+  active.system = sys;
   try {
     await body(sys);
   } finally {
-    await sys.stop().catch((e: unknown) => runner.unavailable(`${name} (stop)`, e));
+    if (active.system === sys) {
+      active.system = undefined;
+      await sys.stop().catch((e: unknown) => runner.unavailable(`${name} (stop)`, e));
+    }
   }
 }
 
@@ -396,6 +413,7 @@ async function benchEtcd(runner: Runner, o: BenchOptions): Promise<void> {
 
 export async function runBench(o: BenchOptions): Promise<BenchResults> {
   const runner = new Runner(o);
+  active.runner = runner;
   const m = runner.results.machine;
   o.log(
     `bench: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, ${m.os}, Node ${m.node}; 4 KiB fsync p50 ${fmt(m.fsync.p50Ms, 2)} ms`,

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { terminalSummary, writeReport } from "../bench/report.js";
-import { type Baselines, type BenchOptions, runBench } from "../bench/run.js";
+import { type Baselines, type BenchOptions, interruptBench, runBench } from "../bench/run.js";
 import { CliError, type Command, parseFlags } from "./command.js";
 
 const USAGE = `usage: taskraft bench [--quick] [--baselines none|mysql|all] [options]
@@ -101,7 +101,23 @@ export const benchCommand: Command = {
         if (tty) process.stderr.write(`\r\x1b[2K${line.slice(0, process.stderr.columns - 1)}`);
       },
     };
-    const r = await runBench(o);
+    // Ctrl-C must not leave servers behind: stop the system under test and the load generator.
+    let interrupted = false;
+    const onSignal = (signal: string) => {
+      interrupted = true;
+      console.error(`\nbench: ${signal}: stopping the processes this run started …`);
+      void interruptBench().finally(() => process.exit(130));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    let r: Awaited<ReturnType<typeof runBench>>;
+    try {
+      r = await runBench(o);
+    } catch (e) {
+      // The run fails because its processes were stopped under it; the signal handler exits.
+      if (interrupted) await new Promise(() => {});
+      throw e;
+    }
     console.log(terminalSummary(r));
     console.log(`\nresults: ${join(outDir, "results.json")}`);
     if (existsSync(join("bench", "results")) || existsSync("bench")) {

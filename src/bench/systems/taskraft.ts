@@ -8,8 +8,10 @@ import { fileURLToPath } from "node:url";
 import { createConnection } from "mysql2/promise";
 import { ChaosCluster } from "../../chaos/run/cluster.js";
 import { httpRequest, sleep } from "../../chaos/run/http.js";
+import { serverPaths } from "../../db/index.js";
 import { mysqlConnectionOptions, parseMysqlUrl } from "../../db/url.js";
 import { type BenchSystem, SystemUnavailable } from "../load/types.js";
+import { readPidFile } from "./mariadb.js";
 
 const CODE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 /** Same size as the baselines' servers, so nobody wins by cache size. */
@@ -133,6 +135,9 @@ export async function startTaskraft(opts: TaskraftOptions): Promise<TaskraftSubj
       for (const id of cluster.ids) {
         const pid = cluster.node(id).proc?.pid;
         if (pid !== undefined && cluster.running(id)) out[id] = pid;
+        // Each node's own MariaDB: the apply work is shared between the node and its server.
+        const dbPid = readPidFile(serverPaths(cluster.node(id).dbDir).pidFile);
+        if (dbPid !== undefined) out[`${id}-mysql`] = dbPid;
       }
       return out;
     },

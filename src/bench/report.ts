@@ -65,6 +65,7 @@ export function throughputSvg(r: BenchResults): string {
     })
     .join("\n");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
+<title>Operations per second at ${hi} concurrent clients, by system and workload</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="18" font-weight="bold">Operations per second at ${hi} concurrent clients (${esc(r.startedAt.slice(0, 16).replace("T", " "))} UTC, ${r.machine.cpus} vCPU)</text>
 ${bars}

@@ -16,6 +16,8 @@ export interface ApplyStats {
   skipped: number;
   /** Batches that failed and were rolled back (to be retried by the caller). */
   failedBatches: number;
+  /** Runs of task creates applied together by the fast path (bulk-create.ts). */
+  bulkRuns: number;
   lastBatchSize: number;
   maxBatchSize: number;
   /** Cumulative histogram: batchSizeBuckets[i] counts batches of at most BATCH_SIZE_BUCKETS[i] entries. */
@@ -35,6 +37,7 @@ export function emptyStats(): ApplyStats {
     internalErrors: 0,
     skipped: 0,
     failedBatches: 0,
+    bulkRuns: 0,
     lastBatchSize: 0,
     maxBatchSize: 0,
     batchSizeBuckets: BATCH_SIZE_BUCKETS.map(() => 0),

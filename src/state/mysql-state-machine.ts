@@ -3,7 +3,15 @@ import type { SnapshotMeta } from "../raft/index.js";
 import type { ApplyEntry, MemberInfo, StateMachine } from "../replica/state-machine.js";
 import { type AppliedState, applyEntry, readAppliedForUpdate, writeApplied } from "./apply.js";
 import { type ApplyStats, emptyStats, recordBatch } from "./apply-stats.js";
+import {
+  applyCreateRun,
+  type BulkCandidate,
+  bulkCandidate,
+  MAX_BULK_RUN,
+  MIN_BULK_RUN,
+} from "./bulk-create.js";
 import type { Actor } from "./handlers/context.js";
+import { SWEEP_EVERY_ENTRIES } from "./idempotency.js";
 import { migrate } from "./migrate.js";
 import type { ApplyResult } from "./results.js";
 import { readMembers, restoreSnapshot, startSnapshot } from "./snapshot.js";
@@ -20,6 +28,11 @@ export interface MysqlStateMachineOptions {
   connectionLimit?: number;
   /** Entries per transaction at most; longer batches are applied as several transactions. */
   maxBatch?: number;
+  /**
+   * Apply runs of plain task creates with a few statements for the whole run (bulk-create.ts).
+   * Default true; off, every entry takes the one-by-one path (the tests compare the two).
+   */
+  bulkCreates?: boolean;
   logger?: StateLogger;
 }
 
@@ -40,9 +53,11 @@ export class MysqlStateMachine implements StateMachine {
    */
   private lastResults = new Map<number, ApplyResult | undefined>();
   private readonly maxBatch: number;
+  private readonly bulk: boolean;
 
   constructor(private readonly options: MysqlStateMachineOptions) {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.bulk = options.bulkCreates ?? true;
   }
 
   /** The pool, for queries (src/state/queries.ts) against this node's database. */
@@ -129,11 +144,37 @@ export class MysqlStateMachine implements StateMachine {
     const attempt = new Map<number, ApplyResult | undefined>();
     const before = state.index;
     const actors = new Map<string, Actor>();
-    for (const entry of entries) {
+    let oneByOneUntil = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       if (entry.index <= state.index) {
         this.counters.skipped++;
         results.push(SKIPPED);
         continue;
+      }
+      const run = this.bulk && i >= oneByOneUntil ? createRunAt(entries, i, state) : [];
+      // A sweep of expired rows falls due at a fixed index: the one-by-one path does it there, so
+      // the run stops short of it and the entry that is due goes alone.
+      const dueAt = state.sweptIndex + SWEEP_EVERY_ENTRIES;
+      while (run.length > 0 && run[run.length - 1]!.entry.index >= dueAt) run.pop();
+      if (run.length >= MIN_BULK_RUN) {
+        const bulk = await applyCreateRun(conn, run, state.sweptIndex, actors);
+        // Handed back: the whole run goes one by one (not retried from each later entry).
+        if (!bulk) oneByOneUntil = i + run.length;
+        if (bulk) {
+          for (const [j, result] of bulk.entries()) {
+            const e = run[j]!.entry;
+            state.index = e.index;
+            state.term = e.term;
+            attempt.set(e.index, result);
+            results.push(result);
+            this.counters.entries++;
+            this.counters.commands++;
+          }
+          this.counters.bulkRuns++;
+          i += run.length - 1;
+          continue;
+        }
       }
       const result = await applyEntry(conn, entry, state, {
         actors,
@@ -184,3 +225,23 @@ export class MysqlStateMachine implements StateMachine {
 }
 
 const SKIPPED = Symbol("skipped");
+
+/**
+ * The plain task creates starting at `entries[i]` that may be applied as one run: consecutive
+ * indexes right after the applied one, terms never going down (what applyEntry checks one by one).
+ */
+function createRunAt(entries: readonly ApplyEntry[], i: number, state: AppliedState): BulkCandidate[] {
+  const run: BulkCandidate[] = [];
+  let index = state.index;
+  let term = state.term;
+  for (let j = i; j < entries.length && run.length < MAX_BULK_RUN; j++) {
+    const e = entries[j]!;
+    if (e.index !== index + 1 || e.term < term) break;
+    const c = bulkCandidate(e);
+    if (!c) break;
+    run.push(c);
+    index = e.index;
+    term = e.term;
+  }
+  return run;
+}

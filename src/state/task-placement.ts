@@ -99,6 +99,11 @@ async function bounds(ctx: ApplyContext, req: PlacementRequest): Promise<Bounds>
   return { lower: (await adjacent(ctx, req, undefined, "previous"))?.position, upper: undefined };
 }
 
+/** The key of a task appended after `lower` (the column's last), or undefined when it needs a renumbering. */
+export function appendKey(lower: string | undefined): string | undefined {
+  return keyBetween(lower, undefined);
+}
+
 function keyBetween(lower: string | undefined, upper: string | undefined): string | undefined {
   try {
     const key = positionBetween(lower, upper);

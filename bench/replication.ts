@@ -22,22 +22,13 @@
  * .cpuprofile to bench/results/profiles/ (nodes are stopped with SIGTERM so
  * the profile is flushed). Writes bench/results/replication.json.
  */
-import { type ChildProcess, fork, spawn, spawnSync } from "node:child_process";
-import {
-  closeSync,
-  createWriteStream,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { type ChildProcess, fork, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cpuOf, machineBusySeconds, probeFsync } from "../src/bench/machine.js";
 import { KvCluster, sleep } from "../test/replica/harness.js";
 import type { LoadCmd, LoadReply, LoadResult, StartCmd } from "./replication-load.js";
 
@@ -103,75 +94,6 @@ function parse(): Options {
 }
 
 // ----------------------------------------------------------------- helpers
-
-function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-interface FsyncProbe {
-  samples: number;
-  p50: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-/** 4 KiB write + fsync, appended like the WAL does, in a file next to the data dirs. */
-function probeFsync(dir: string): FsyncProbe {
-  const file = join(dir, "fsync-probe.bin");
-  const buf = Buffer.alloc(4096, 0x5a);
-  const fd = openSync(file, "w");
-  const ms: number[] = [];
-  try {
-    for (let i = 0; i < FSYNC_SAMPLES; i++) {
-      const t0 = process.hrtime.bigint();
-      writeSync(fd, buf, 0, buf.length, i * buf.length);
-      fsyncSync(fd);
-      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
-  ms.sort((a, b) => a - b);
-  return {
-    samples: ms.length,
-    p50: percentile(ms, 0.5),
-    p99: percentile(ms, 0.99),
-    max: ms[ms.length - 1]!,
-    mean,
-  };
-}
-
-const CLK_TCK = (() => {
-  const r = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
-  const n = Number(r.stdout?.trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
-})();
-
-/** User+system CPU seconds of a process (Linux /proc), or NaN where unavailable. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** Busy CPU seconds of the whole machine (all CPUs, from /proc/stat), or NaN where unavailable. */
-function machineBusySeconds(): number {
-  try {
-    const f = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 interface NodeStats {
   role: string;
@@ -351,8 +273,9 @@ async function runLevel(
   const leader = await c.waitForLeader();
   const follower = c.specs.map((s) => s.id).find((id) => id !== leader)!;
   const spec = c.specs.find((s) => s.id === leader)!;
-  const pids = Object.fromEntries([...c.procs].map(([id, p]) => [id, p.pid]));
-  pids.loadgen = lg.child.pid;
+  const pids: Record<string, number> = {};
+  for (const [id, p] of c.procs) if (p.pid !== undefined) pids[id] = p.pid;
+  if (lg.child.pid !== undefined) pids["loadgen"] = lg.child.pid;
 
   let phase = "warm-up";
   let phaseStart = performance.now();
@@ -375,7 +298,7 @@ async function runLevel(
   await sleep(opts.warmup * 1000);
 
   const [l0, f0] = await Promise.all([c.nodeStats(leader), c.nodeStats(follower)]);
-  const cpu0 = Object.fromEntries(Object.entries(pids).map(([id, pid]) => [id, cpuSeconds(pid)]));
+  const cpu0 = cpuOf(pids);
   const busy0 = machineBusySeconds();
   const t0 = performance.now();
   await lg.call({ type: "mark" }, "marked");
@@ -385,7 +308,7 @@ async function runLevel(
   const { result } = await lg.call({ type: "end" }, "result");
   const [l1, f1] = await Promise.all([c.nodeStats(leader), c.nodeStats(follower)]);
   const wallS = (performance.now() - t0) / 1000;
-  const cpu1 = Object.fromEntries(Object.entries(pids).map(([id, pid]) => [id, cpuSeconds(pid)]));
+  const cpu1 = cpuOf(pids);
   const busy1 = machineBusySeconds();
   phase = "drain";
   await lg.call({ type: "stop" }, "stopped");
@@ -452,9 +375,9 @@ async function main(): Promise<void> {
     `  host: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}; data dirs in ${c.dir}`,
   );
 
-  const fsync = probeFsync(c.dir);
+  const fsync = probeFsync(c.dir, FSYNC_SAMPLES);
   console.log(
-    `  fsync (4 KiB write + fsync, ${fsync.samples}x, same filesystem): p50 ${fmt(fsync.p50, 3)} ms, p99 ${fmt(fsync.p99, 3)} ms, max ${fmt(fsync.max, 3)} ms`,
+    `  fsync (4 KiB write + fsync, ${fsync.samples}x, same filesystem): p50 ${fmt(fsync.p50Ms, 3)} ms, p99 ${fmt(fsync.p99Ms, 3)} ms, max ${fmt(fsync.maxMs, 3)} ms`,
   );
 
   c.startAll();
@@ -517,8 +440,8 @@ async function main(): Promise<void> {
       `  WARNING: other load on the machine during c=${noisy.map((r) => r.concurrency).join(",")}; results may be skewed`,
     );
   console.log(
-    `\n  machine fsync (4 KiB + fsync, ${fsync.samples}x): p50 ${fmt(fsync.p50, 3)} ms, p99 ${fmt(fsync.p99, 3)} ms` +
-      ` -> target "at concurrency 1, p50 commit latency within 2 ms of two fsyncs" = ${fmt(2 * fsync.p50 + 2, 3)} ms`,
+    `\n  machine fsync (4 KiB + fsync, ${fsync.samples}x): p50 ${fmt(fsync.p50Ms, 3)} ms, p99 ${fmt(fsync.p99Ms, 3)} ms` +
+      ` -> target "at concurrency 1, p50 commit latency within 2 ms of two fsyncs" = ${fmt(2 * fsync.p50Ms + 2, 3)} ms`,
   );
 
   const targets: { name: string; target: string; measured: string; met: boolean | null }[] = [];
@@ -530,7 +453,7 @@ async function main(): Promise<void> {
     met: c64 ? c64.entriesPerSec >= TARGET_C64_EPS : null,
   });
   const c1 = levels.find((r) => r.concurrency === 1);
-  const c1Target = 2 * fsync.p50 + 2;
+  const c1Target = 2 * fsync.p50Ms + 2;
   targets.push({
     name: "at concurrency 1, p50 commit latency within 2 ms of two fsyncs",
     target: `<= ${fmt(c1Target, 3)} ms`,

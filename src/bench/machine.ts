@@ -43,6 +43,7 @@ export interface FsyncProbe {
   samples: number;
   p50Ms: number;
   p99Ms: number;
+  maxMs: number;
   meanMs: number;
 }
 
@@ -65,7 +66,13 @@ export function probeFsync(dir: string, samples = 200): FsyncProbe {
   }
   ms.sort((a, b) => a - b);
   const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
-  return { samples, p50Ms: at(0.5), p99Ms: at(0.99), meanMs: ms.reduce((a, b) => a + b, 0) / ms.length };
+  return {
+    samples,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: ms[ms.length - 1]!,
+    meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
+  };
 }
 
 export interface MachineInfo {

@@ -157,7 +157,9 @@ export class MysqlStateMachine implements StateMachine {
       // the run stops short of it and the entry that is due goes alone.
       const dueAt = state.sweptIndex + SWEEP_EVERY_ENTRIES;
       while (run.length > 0 && run[run.length - 1]!.entry.index >= dueAt) run.pop();
-      if (run.length >= MIN_BULK_RUN) {
+      // Too short a run: its entries go one by one without being looked at again from each.
+      if (run.length < MIN_BULK_RUN) oneByOneUntil = Math.max(oneByOneUntil, i + Math.max(1, run.length));
+      else {
         const bulk = await applyCreateRun(conn, run, state.sweptIndex, actors);
         // Handed back: the whole run goes one by one (not retried from each later entry).
         if (!bulk) oneByOneUntil = i + run.length;

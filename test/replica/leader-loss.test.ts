@@ -13,7 +13,7 @@ after(async () => c?.close());
 
 test("writes and reads in flight through a follower when the leader is killed are answered at the leader change (504, 503), not at the timeout", {
   timeout: 120_000,
-}, async () => {
+}, async (t) => {
   c = await new KvCluster(3, ["--proposal-timeout-ms", "30000"]).init();
   c.startAll();
   const leader = await c.waitForLeader();
@@ -48,6 +48,7 @@ test("writes and reads in flight through a follower when the leader is killed ar
       `answered after ${a.ms} ms: waited for the 30 s proposal timeout (${JSON.stringify(answers)})`,
     );
   }
+  t.diagnostic(`answered after ${answers.map((a) => a.ms).join(", ")} ms (writes) and ${r.ms} ms (read)`);
   // The cluster goes on: a write through the same follower now succeeds.
   assert.equal((await c.put(follower, "after", "ok")).status, 200);
 });

@@ -11,13 +11,12 @@
 import type { ApplyEntry } from "../replica/state-machine.js";
 import { type Command, decodeCommand, type TaskCreate } from "./commands.js";
 import { type Actor, loadActor } from "./handlers/context.js";
-import { SWEEP_EVERY_ENTRIES } from "./idempotency.js";
-import { PRIORITY_CODE, STATUS_CODE } from "./limits.js";
-import { NO_DUE_DATE_SORT, type Task } from "./mapping.js";
+import { NEW_TASK_COLUMNS, NEW_TASK_VALUES, newTask } from "./handlers/tasks.js";
+import { STATUS_CODE } from "./limits.js";
 import { type ApplyResult, success } from "./results.js";
-import { isDeterministicSqlError, type Queryable, runText, selectOne, selectText } from "./sql.js";
-import { appendKey } from "./task-placement.js";
-import { dbToIso, isoToDb } from "./time.js";
+import { isDeterministicSqlError, type Param, type Queryable, runText, selectText } from "./sql.js";
+import { appendKey, lastPosition } from "./task-placement.js";
+import { isoToDb } from "./time.js";
 
 /** Shortest run worth the fast path: below it the extra lookups cost what they save. */
 export const MIN_BULK_RUN = 3;
@@ -44,27 +43,23 @@ export function bulkCandidate(entry: ApplyEntry): BulkCandidate | undefined {
 
 interface Planned {
   c: BulkCandidate;
-  projectId: string;
-  status: NonNullable<TaskCreate["status"]>;
   at: string;
-  position: string;
+  row: Param[];
   result: ApplyResult;
 }
 
 const key = (...parts: string[]) => parts.join("\u0000");
 
 /**
- * Applies `run` (consecutive entries right after `appliedIndex`) as one unit, or returns undefined
+ * Applies `run` (consecutive entries right after the applied index, none of them due for the sweep
+ * of expired rows, which the one-by-one path does at its place) as one unit, or returns undefined
  * having changed nothing, so that the caller applies them one by one.
  */
 export async function applyCreateRun(
   tx: Queryable,
   run: readonly BulkCandidate[],
-  sweptIndex: number,
   actors: Map<string, Actor>,
 ): Promise<ApplyResult[] | undefined> {
-  // A sweep of expired rows falls due inside the run: the one-by-one path does it at its place.
-  if (run[run.length - 1]!.entry.index - sweptIndex >= SWEEP_EVERY_ENTRIES) return undefined;
   const ids = new Set<string>();
   const idems = new Set<string>();
   for (const { cmd } of run) {
@@ -121,68 +116,23 @@ export async function applyCreateRun(
     const projectId = projectOf(cmd)!;
     const status = cmd.status ?? "todo";
     const column = key(projectId, String(STATUS_CODE[status]));
-    if (!last.has(column)) {
-      const row = await selectOne<{ position: string }>(
-        tx,
-        `SELECT id, position FROM tasks WHERE project_id = ? AND status = ? AND id <> ?
-         ORDER BY position DESC, id DESC LIMIT 1`,
-        [projectId, STATUS_CODE[status], ""],
-      );
-      last.set(column, row?.position);
-    }
+    if (!last.has(column))
+      last.set(column, await lastPosition({ tx }, { projectId, status: STATUS_CODE[status] }));
     const position = appendKey(last.get(column));
     if (position === undefined) return undefined;
     last.set(column, position);
     const at = isoToDb(cmd.at);
-    const dueDate = cmd.dueDate ?? null;
-    const task: Task = {
-      id: cmd.id,
-      projectId,
-      title: cmd.title,
-      description: cmd.description ?? "",
-      status,
-      priority: cmd.priority ?? "medium",
-      dueDate,
-      assigneeId: null,
-      labelIds: [],
-      position,
-      createdBy: cmd.actorId,
-      createdAt: dbToIso(at),
-      updatedAt: dbToIso(at),
-      completedAt: status === "done" ? dbToIso(at) : null,
-      version: 1,
-    };
+    const { task, row } = newTask(cmd, projectId, position, at);
     const result = success(201, { task }, [{ type: "task.created", projectId, data: task }]);
-    planned.push({ c, projectId, status, at, position, result });
+    planned.push({ c, at, row, result });
   }
 
   await tx.query("SAVEPOINT command");
   try {
     await runText(
       tx,
-      `INSERT INTO tasks (id, project_id, title, description, status, priority, due_date, due_sort, assignee_id,
-         position, created_by, created_at, updated_at, completed_at, version)
-       VALUES ${planned.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)").join(", ")}`,
-      planned.flatMap((p) => {
-        const cmd = p.c.cmd;
-        const dueDate = cmd.dueDate ?? null;
-        return [
-          cmd.id,
-          p.projectId,
-          cmd.title,
-          cmd.description ?? "",
-          STATUS_CODE[p.status],
-          PRIORITY_CODE[cmd.priority ?? "medium"],
-          dueDate,
-          dueDate ?? NO_DUE_DATE_SORT,
-          null,
-          p.position,
-          cmd.actorId,
-          p.at,
-          p.at,
-          p.status === "done" ? p.at : null,
-        ];
-      }),
+      `INSERT INTO tasks (${NEW_TASK_COLUMNS}) VALUES ${planned.map(() => NEW_TASK_VALUES).join(", ")}`,
+      planned.flatMap((p) => p.row),
     );
     const idemRows = planned.filter((p) => p.c.cmd.idem);
     if (idemRows.length > 0) {

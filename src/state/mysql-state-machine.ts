@@ -160,7 +160,7 @@ export class MysqlStateMachine implements StateMachine {
       // Too short a run: its entries go one by one without being looked at again from each.
       if (run.length < MIN_BULK_RUN) oneByOneUntil = Math.max(oneByOneUntil, i + Math.max(1, run.length));
       else {
-        const bulk = await applyCreateRun(conn, run, state.sweptIndex, actors);
+        const bulk = await applyCreateRun(conn, run, actors);
         // Handed back: the whole run goes one by one (not retried from each later entry).
         if (!bulk) oneByOneUntil = i + run.length;
         if (bulk) {

@@ -51,7 +51,7 @@ async function inColumn(
 
 /** The next (or previous) task after `from` in column order, skipping the moving task. */
 async function adjacent(
-  ctx: ApplyContext,
+  ctx: Pick<ApplyContext, "tx">,
   req: PlacementRequest,
   from: Neighbour | undefined,
   direction: "next" | "previous",
@@ -96,7 +96,15 @@ async function bounds(ctx: ApplyContext, req: PlacementRequest): Promise<Bounds>
   if (after) return { lower: after.position, upper: (await adjacent(ctx, req, after, "next"))?.position };
   if (before)
     return { lower: (await adjacent(ctx, req, before, "previous"))?.position, upper: before.position };
-  return { lower: (await adjacent(ctx, req, undefined, "previous"))?.position, upper: undefined };
+  return { lower: await lastPosition(ctx, req.column), upper: undefined };
+}
+
+/** The key of the column's last task, as a task appended at its end is placed after. */
+export async function lastPosition(
+  ctx: Pick<ApplyContext, "tx">,
+  column: Column,
+): Promise<string | undefined> {
+  return (await adjacent(ctx, { column }, undefined, "previous"))?.position;
 }
 
 /** The key of a task appended after `lower` (the column's last), or undefined when it needs a renumbering. */

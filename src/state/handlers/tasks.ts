@@ -2,7 +2,7 @@ import type { TaskCreate, TaskDelete, TaskUpdate } from "../commands.js";
 import { PRIORITY_CODE, STATUS_CODE } from "../limits.js";
 import { NO_DUE_DATE_SORT, type Task } from "../mapping.js";
 import { type ApplyResult, type FieldProblem, refusal, type StateEvent, success } from "../results.js";
-import { placeholders, runStatement, runText, selectOne, selectText } from "../sql.js";
+import { type Param, placeholders, runStatement, runText, selectOne, selectText } from "../sql.js";
 import { placeTask } from "../task-placement.js";
 import { dbToIso } from "../time.js";
 import { type Actor, type ApplyContext, roleIn } from "./context.js";
@@ -64,6 +64,63 @@ function repositioned(projectId: string, status: number, renumbered: boolean): S
   return renumbered ? [{ type: "tasks.repositioned", projectId, data: { projectId, status } }] : [];
 }
 
+/** The columns of a new task row, matching the placeholders of NEW_TASK_VALUES and newTask's row. */
+export const NEW_TASK_COLUMNS = `id, project_id, title, description, status, priority, due_date, due_sort, assignee_id,
+  position, created_by, created_at, updated_at, completed_at, version`;
+export const NEW_TASK_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
+
+/**
+ * A created task as it is stored (the row's parameters) and answered (the entity), built from the
+ * same values: the one-by-one path and the fast path for runs of creates (bulk-create.ts) both use
+ * it, so they cannot drift apart. `at` is the command's time as a DATETIME value.
+ */
+export function newTask(
+  cmd: TaskCreate,
+  projectId: string,
+  position: string,
+  at: string,
+): { task: Task; row: Param[] } {
+  const status = cmd.status ?? "todo";
+  const priority = cmd.priority ?? "medium";
+  const dueDate = cmd.dueDate ?? null;
+  const assigneeId = cmd.assigneeId ?? null;
+  const completedAt = status === "done" ? at : null;
+  const row: Param[] = [
+    cmd.id,
+    projectId,
+    cmd.title,
+    cmd.description ?? "",
+    STATUS_CODE[status],
+    PRIORITY_CODE[priority],
+    dueDate,
+    dueDate ?? NO_DUE_DATE_SORT,
+    assigneeId,
+    position,
+    cmd.actorId,
+    at,
+    at,
+    completedAt,
+  ];
+  const task: Task = {
+    id: cmd.id,
+    projectId,
+    title: cmd.title,
+    description: cmd.description ?? "",
+    status,
+    priority,
+    dueDate,
+    assigneeId,
+    labelIds: [...(cmd.labelIds ?? [])].sort(compareIds),
+    position,
+    createdBy: cmd.actorId,
+    createdAt: dbToIso(at),
+    updatedAt: dbToIso(at),
+    completedAt: completedAt === null ? null : dbToIso(completedAt),
+    version: 1,
+  };
+  return { task, row };
+}
+
 export async function createTask(ctx: ApplyContext, cmd: TaskCreate, actor: Actor): Promise<ApplyResult> {
   const projectId = cmd.projectId ?? actor.inboxProjectId;
   if (projectId === null)
@@ -78,7 +135,6 @@ export async function createTask(ctx: ApplyContext, cmd: TaskCreate, actor: Acto
   if (!found?.role) return refusal("not_found", PROJECT_NOT_FOUND);
   if (Number(found.taken) === 1) return refusal("conflict", "a task with this id already exists");
   const assigneeId = cmd.assigneeId ?? null;
-  const labelIds = [...(cmd.labelIds ?? [])].sort(compareIds);
   const problems = [
     ...(await checkAssignee(ctx, projectId, assigneeId)),
     ...(await checkLabels(ctx, projectId, cmd.labelIds ?? [])),
@@ -91,50 +147,10 @@ export async function createTask(ctx: ApplyContext, cmd: TaskCreate, actor: Acto
     afterId: cmd.afterId,
   });
   if ("problems" in placement) return invalid(placement.problems);
-  const dueDate = cmd.dueDate ?? null;
-  const completedAt = status === "done" ? ctx.at : null;
-  const priority = cmd.priority ?? "medium";
-  await runStatement(
-    ctx.tx,
-    `INSERT INTO tasks (id, project_id, title, description, status, priority, due_date, due_sort, assignee_id,
-       position, created_by, created_at, updated_at, completed_at, version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-    [
-      cmd.id,
-      projectId,
-      cmd.title,
-      cmd.description ?? "",
-      STATUS_CODE[status],
-      PRIORITY_CODE[priority],
-      dueDate,
-      dueDate ?? NO_DUE_DATE_SORT,
-      assigneeId,
-      placement.position,
-      actor.id,
-      ctx.at,
-      ctx.at,
-      completedAt,
-    ],
-  );
-  await writeLabels(ctx, cmd.id, labelIds, false);
-  // Built from the values just written rather than read back; a test checks it equals the read.
-  const task: Task = {
-    id: cmd.id,
-    projectId,
-    title: cmd.title,
-    description: cmd.description ?? "",
-    status,
-    priority,
-    dueDate,
-    assigneeId,
-    labelIds,
-    position: placement.position,
-    createdBy: actor.id,
-    createdAt: dbToIso(ctx.at),
-    updatedAt: dbToIso(ctx.at),
-    completedAt: completedAt === null ? null : dbToIso(completedAt),
-    version: 1,
-  };
+  // The entity is built from the values written rather than read back; a test checks it equals the read.
+  const { task, row } = newTask(cmd, projectId, placement.position, ctx.at);
+  await runStatement(ctx.tx, `INSERT INTO tasks (${NEW_TASK_COLUMNS}) VALUES ${NEW_TASK_VALUES}`, row);
+  await writeLabels(ctx, cmd.id, task.labelIds, false);
   return success(201, { task }, [
     ...repositioned(projectId, STATUS_CODE[status], placement.renumbered),
     { type: "task.created", projectId, data: task },

@@ -5,7 +5,7 @@
  * no ordering left to the server.
  */
 import type { ApplyEntry } from "../replica/state-machine.js";
-import { type Command, decodeCommand } from "./commands.js";
+import { type Command, type DecodeResult, decodeCommand } from "./commands.js";
 import { createComment, deleteComment } from "./handlers/comments.js";
 import { type Actor, type ApplyContext, loadActor } from "./handlers/context.js";
 import { createLabel, deleteLabel } from "./handlers/labels.js";
@@ -128,8 +128,9 @@ async function applyCommand(
   entry: Extract<ApplyEntry, { kind: "command" }>,
   state: AppliedState,
   hooks: ApplyHooks,
+  decodedBefore: DecodeResult | undefined,
 ): Promise<ApplyResult> {
-  const decoded = decodeCommand(entry.command);
+  const decoded = decodedBefore ?? decodeCommand(entry.command);
   if (!decoded.ok) {
     // Without a valid `at` there is no log time to store the refusal under; it is answered, not kept.
     return decoded.refusal;
@@ -175,6 +176,8 @@ export async function applyEntry(
   entry: ApplyEntry,
   state: AppliedState,
   hooks: ApplyHooks = {},
+  /** The command already decoded by the caller, if it did (it is not decoded twice). */
+  decoded?: DecodeResult,
 ): Promise<ApplyResult | undefined> {
   if (entry.index !== state.index + 1) {
     throw new Error(`apply out of order: entry ${entry.index} after applied index ${state.index}`);
@@ -183,7 +186,7 @@ export async function applyEntry(
     throw new Error(`entry ${entry.index} has term ${entry.term}, below the applied term ${state.term}`);
   }
   let result: ApplyResult | undefined;
-  if (entry.kind === "command") result = await applyCommand(tx, entry, state, hooks);
+  if (entry.kind === "command") result = await applyCommand(tx, entry, state, hooks, decoded);
   else if (entry.kind === "conf") await applyConf(tx, entry);
   state.index = entry.index;
   state.term = entry.term;

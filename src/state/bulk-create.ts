@@ -9,7 +9,7 @@
  * caller applies the run entry by entry.
  */
 import type { ApplyEntry } from "../replica/state-machine.js";
-import { type Command, decodeCommand, type TaskCreate } from "./commands.js";
+import type { Command, DecodeResult, TaskCreate } from "./commands.js";
 import { type Actor, loadActor } from "./handlers/context.js";
 import { NEW_TASK_COLUMNS, NEW_TASK_VALUES, newTask } from "./handlers/tasks.js";
 import { STATUS_CODE } from "./limits.js";
@@ -29,10 +29,11 @@ export interface BulkCandidate {
 }
 
 /** The entry as a plain create the fast path can take, or undefined. */
-export function bulkCandidate(entry: ApplyEntry): BulkCandidate | undefined {
-  if (entry.kind !== "command") return undefined;
-  const decoded = decodeCommand(entry.command);
-  if (!decoded.ok) return undefined;
+export function bulkCandidate(
+  entry: ApplyEntry,
+  decoded: DecodeResult | undefined,
+): BulkCandidate | undefined {
+  if (entry.kind !== "command" || !decoded?.ok) return undefined;
   const cmd: Command = decoded.command;
   if (cmd.type !== "task.create") return undefined;
   if (cmd.labelIds !== undefined && cmd.labelIds.length > 0) return undefined;

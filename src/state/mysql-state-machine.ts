@@ -10,6 +10,7 @@ import {
   MAX_BULK_RUN,
   MIN_BULK_RUN,
 } from "./bulk-create.js";
+import { type DecodeResult, decodeCommand } from "./commands.js";
 import type { Actor } from "./handlers/context.js";
 import { SWEEP_EVERY_ENTRIES } from "./idempotency.js";
 import { migrate } from "./migrate.js";
@@ -145,6 +146,8 @@ export class MysqlStateMachine implements StateMachine {
     const before = state.index;
     const actors = new Map<string, Actor>();
     let oneByOneUntil = 0;
+    // Commands decoded while looking for runs, handed to the one-by-one path so none is decoded twice.
+    const decoded = new Map<number, DecodeResult>();
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (entry.index <= state.index) {
@@ -152,7 +155,7 @@ export class MysqlStateMachine implements StateMachine {
         results.push(SKIPPED);
         continue;
       }
-      const run = this.bulk && i >= oneByOneUntil ? createRunAt(entries, i, state) : [];
+      const run = this.bulk && i >= oneByOneUntil ? createRunAt(entries, i, state, decoded) : [];
       // A sweep of expired rows falls due at a fixed index: the one-by-one path does it there, so
       // the run stops short of it and the entry that is due goes alone.
       const dueAt = state.sweptIndex + SWEEP_EVERY_ENTRIES;
@@ -178,19 +181,25 @@ export class MysqlStateMachine implements StateMachine {
           continue;
         }
       }
-      const result = await applyEntry(conn, entry, state, {
-        actors,
-        onSessionRevoke: () => {
-          this.authGen++;
+      const result = await applyEntry(
+        conn,
+        entry,
+        state,
+        {
+          actors,
+          onSessionRevoke: () => {
+            this.authGen++;
+          },
+          onInternalError: (index, err) => {
+            this.counters.internalErrors++;
+            this.options.logger?.error(
+              { index, err: err.message, stack: err.stack },
+              "command failed in apply",
+            );
+          },
         },
-        onInternalError: (index, err) => {
-          this.counters.internalErrors++;
-          this.options.logger?.error(
-            { index, err: err.message, stack: err.stack },
-            "command failed in apply",
-          );
-        },
-      });
+        decoded.get(entry.index),
+      );
       attempt.set(entry.index, result);
       results.push(result);
       this.counters.entries++;
@@ -232,14 +241,24 @@ const SKIPPED = Symbol("skipped");
  * The plain task creates starting at `entries[i]` that may be applied as one run: consecutive
  * indexes right after the applied one, terms never going down (what applyEntry checks one by one).
  */
-function createRunAt(entries: readonly ApplyEntry[], i: number, state: AppliedState): BulkCandidate[] {
+function createRunAt(
+  entries: readonly ApplyEntry[],
+  i: number,
+  state: AppliedState,
+  decoded: Map<number, DecodeResult>,
+): BulkCandidate[] {
   const run: BulkCandidate[] = [];
   let index = state.index;
   let term = state.term;
   for (let j = i; j < entries.length && run.length < MAX_BULK_RUN; j++) {
     const e = entries[j]!;
     if (e.index !== index + 1 || e.term < term) break;
-    const c = bulkCandidate(e);
+    let d = decoded.get(e.index);
+    if (!d && e.kind === "command") {
+      d = decodeCommand(e.command);
+      decoded.set(e.index, d);
+    }
+    const c = bulkCandidate(e, d);
     if (!c) break;
     run.push(c);
     index = e.index;

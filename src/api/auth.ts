@@ -132,9 +132,10 @@ interface CachedSession {
   generation: number;
 }
 
+export type SessionCache = Map<string, CachedSession>;
+
 /** Bound on cached tokens; past it the cache starts over (a flood of tokens cannot grow memory). */
 const SESSION_CACHE_MAX = 10_000;
-const sessionCaches = new WeakMap<ApiContext, Map<string, CachedSession>>();
 
 /**
  * Who a token names, from this node's database, remembered while the state machine's auth
@@ -145,11 +146,7 @@ async function sessionUser(ctx: ApiContext, hash: string): Promise<User | undefi
   const generationOf = ctx.db.authGeneration;
   const now = new Date();
   if (!generationOf) return (await getSessionUser(ctx.db.pool, hash, now))?.user;
-  let cache = sessionCaches.get(ctx);
-  if (!cache) {
-    cache = new Map();
-    sessionCaches.set(ctx, cache);
-  }
+  const cache = ctx.sessions;
   const generation = generationOf();
   const hit = cache.get(hash);
   if (hit && hit.generation === generation && hit.expiresAtMs > now.getTime()) return hit.user;

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Replica } from "../replica/index.js";
 import type { Queryable } from "../state/sql.js";
 import type { TransportStats } from "../transport/index.js";
-import type { LoginLimiter } from "./auth.js";
+import type { LoginLimiter, SessionCache } from "./auth.js";
 import type { ClusterMonitor } from "./cluster-monitor.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { EventHub } from "./sse.js";
@@ -55,5 +55,7 @@ export interface ApiContext extends ApiOptions {
   hub: EventHub;
   /** Failed logins: per username (5 a minute) and per client address (20 a minute, shared NATs). */
   limiters: { user: LoginLimiter; ip: LoginLimiter };
+  /** Who each recently seen token names (auth.ts sessionUser), valid while the auth generation stands. */
+  sessions: SessionCache;
   monitor: ClusterMonitor;
 }

@@ -225,6 +225,7 @@ export async function buildApiServer(options: ApiOptions): Promise<ApiServer> {
     ...options,
     hub,
     limiters: { user: new LoginLimiter(5), ip: new LoginLimiter(20) },
+    sessions: new Map(),
     monitor,
   };
   const web = webRoot(options.webDir);
